@@ -1,0 +1,39 @@
+# Two commands matter first: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+UV := $(VENV)/bin/uv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run stop status test lint snowflake-setup clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@echo "==> installing pinned dependencies into $(VENV) (uv)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+	@$(UV) pip install --python $(PY) -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@$(PY) -m local run
+
+stop:
+	@test -x $(PY) && $(PY) -m local stop || true
+
+status: $(STAMP)
+	@$(PY) -m local status
+
+snowflake-setup: $(STAMP)
+	@$(PY) -m local snowflake-setup
+
+test: $(STAMP)
+	@$(VENV)/bin/tox run
+
+lint: $(STAMP)
+	@$(VENV)/bin/tox run -e lint
+
+clean: stop
+	rm -rf .local .tox
