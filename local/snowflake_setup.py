@@ -1,0 +1,92 @@
+"""Apply the account setup in sql/ (and the raw tables of sources.yml) through the connector.
+
+The same code serves `make snowflake-setup` against a real account and the local stack: the
+connection comes from AIRFLOW_CONN_SNOWFLAKE_DEFAULT, exactly as Airflow's. Every statement is
+idempotent (IF NOT EXISTS), so re-applying is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+from local.settings import REPO
+
+SQL_DIR = REPO / "sql"
+SOURCES = REPO / "airflow" / "dags" / "config" / "sources.yml"
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+# Variables of sql/*.sql and the environment variables that set them.
+VARIABLES = {
+    "stage_url": "SNOWFLAKE_STAGE_URL",
+    "storage_role_arn": "SNOWFLAKE_STORAGE_ROLE_ARN",
+}
+
+
+class SetupError(RuntimeError):
+    pass
+
+
+def variables_from_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if env is None else env)
+    return {name: env[var] for name, var in VARIABLES.items() if env.get(var)}
+
+
+def render(text: str, variables: dict[str, str], where: str) -> str:
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in variables:
+            var = VARIABLES.get(name, name.upper())
+            raise SetupError(f"{where}: {{{{ {name} }}}} is not set; export {var}")
+        return variables[name]
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def statements(variables: dict[str, str], sql_dir: Path = SQL_DIR) -> Iterator[tuple[str, str]]:
+    """Yield (file name, statement) for every statement of sql/*.sql, in file order."""
+    from snowflake.connector.util_text import split_statements
+
+    for path in sorted(sql_dir.glob("*.sql")):
+        text = render(path.read_text(), variables, str(path.relative_to(REPO)))
+        for statement, _ in split_statements(_StringIO(text), remove_comments=True):
+            if statement.strip().rstrip(";").strip():
+                yield path.name, statement.strip().rstrip(";")
+
+
+def raw_table_statements() -> Iterator[tuple[str, str]]:
+    from snowflake_pipeline.config import load_config
+    from snowflake_pipeline.sql_render import render_create_table
+
+    config = load_config(SOURCES)
+    for source in config.sources:
+        yield SOURCES.name, render_create_table(config, source)
+
+
+def apply(conn, variables: dict[str, str], echo=print) -> int:
+    """Run every statement on an open connection; return how many ran."""
+    todo = [*statements(variables), *raw_table_statements()]
+    with closing(conn.cursor()) as cur:
+        for number, (origin, statement) in enumerate(todo, 1):
+            first_line = statement.splitlines()[0][:90]
+            echo(f"  [{number:2}/{len(todo)}] {origin}: {first_line}")
+            try:
+                cur.execute(statement)
+            except Exception as exc:
+                raise SetupError(f"{origin}: statement failed: {first_line}\n  {exc}") from exc
+    return len(todo)
+
+
+def connect():
+    """Connect the way Airflow does: through the snowflake_default connection."""
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    return SnowflakeHook(snowflake_conn_id="snowflake_default").get_conn()
+
+
+def _StringIO(text: str):  # noqa: N802 - split_statements wants a file-like object
+    import io
+
+    return io.StringIO(text)

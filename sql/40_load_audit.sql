@@ -1,0 +1,12 @@
+-- One row per file per COPY INTO (and one per failed COPY), written by snowflake_raw.
+CREATE TABLE IF NOT EXISTS raw.ops.load_audit (
+    dag_run_id VARCHAR,
+    source VARCHAR,
+    file VARCHAR,
+    status VARCHAR,
+    rows_parsed INTEGER,
+    rows_loaded INTEGER,
+    errors_seen INTEGER,
+    first_error VARCHAR,
+    loaded_at TIMESTAMP_NTZ
+);
