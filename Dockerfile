@@ -1,0 +1,110 @@
+# syntax=docker/dockerfile:1
+#
+# The project's Airflow image: the official Airflow 3.3.2 image plus our pinned providers,
+# DAGs, plugins and Snowflake SQL. One image runs every component (api-server, scheduler,
+# dag-processor, triggerer, db migrate) locally in docker-compose-local.yml and on ECS Fargate.
+#
+# Targets:
+#   runtime (default)  what ECS runs and `make image` builds
+#   test               runs the DAG-integrity and unit tests inside the image; fails when they fail
+#   dev                runtime + the emulators (moto, fakesnow) and `local/`, for the compose
+#                      profile `emulators`; never deployed
+#
+# Build: docker build -t airflow-snowflake-fargate:local .
+#        docker build --target test .
+
+############################################################################################
+# deps: the pinned runtime requirements on top of the official image. The lock
+# (constraints.txt) is the same one `make run` installs from, so local and cloud share
+# versions. The official image keeps its virtualenv in ~/.local (VIRTUAL_ENV) and ships uv;
+# installing as the airflow user is what its docs prescribe.
+############################################################################################
+FROM apache/airflow:3.3.2-python3.12 AS deps
+
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+USER 50000
+
+COPY requirements.txt constraints.txt /tmp/requirements/
+RUN uv pip install --no-cache \
+        -r /tmp/requirements/requirements.txt \
+        -c /tmp/requirements/constraints.txt
+
+# Labels come after the install so that a new revision does not invalidate it.
+ARG IMAGE_VERSION=0.1.0
+ARG VCS_REF=unknown
+
+LABEL org.opencontainers.image.title="airflow-snowflake-fargate" \
+      org.opencontainers.image.description="Apache Airflow 3.3.2 loading S3 into Snowflake (ECS Fargate and docker compose)" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${IMAGE_VERSION}" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.base.name="docker.io/apache/airflow:3.3.2-python3.12"
+
+############################################################################################
+# app: the production content. Code is owned by root and read-only for the airflow user.
+############################################################################################
+FROM deps AS app
+
+ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
+    AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins \
+    AIRFLOW__CORE__LOAD_EXAMPLES=False
+
+COPY airflow/dags/ /opt/airflow/dags/
+COPY airflow/plugins/ /opt/airflow/plugins/
+COPY sql/ /opt/airflow/sql/
+COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/airflow-healthcheck
+
+# .local/tls is where the emulators profile shares fakesnow's CA (a named volume takes the
+# ownership of the directory it is mounted on, so it must exist, owned by airflow). The system
+# CA bundle is what compose points REQUESTS_CA_BUNDLE at when talking to a real account.
+RUN mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake \
+    && test -s /etc/ssl/certs/ca-certificates.crt
+
+WORKDIR /opt/airflow
+USER 50000
+
+# The same checks as the ECS task definitions; the component is read from the container's
+# command (see docker/healthcheck.sh). Compose and ECS declare their own, identical checks.
+HEALTHCHECK --interval=30s --timeout=30s --start-period=60s --retries=5 \
+    CMD ["/usr/local/bin/airflow-healthcheck"]
+
+############################################################################################
+# workspace: the repository layout the tests and `local/` expect (pyproject.toml with
+# pythonpath airflow/plugins and ., sql/ at the root), pointing at the image's own copies so
+# the tests exercise exactly what ships.
+############################################################################################
+FROM app AS workspace
+
+COPY pyproject.toml /opt/airflow/pyproject.toml
+RUN mkdir -p /opt/airflow/airflow \
+    && ln -s /opt/airflow/dags /opt/airflow/airflow/dags \
+    && ln -s /opt/airflow/plugins /opt/airflow/airflow/plugins
+
+############################################################################################
+# test: `docker build --target test .` fails when a DAG does not import or a unit test fails.
+############################################################################################
+FROM workspace AS test
+
+COPY test/ /opt/airflow/test/
+RUN uv pip install --no-cache -c /tmp/requirements/constraints.txt pytest pytest-timeout \
+    && pytest -p no:cacheprovider -m "not e2e" test/dags test/plugins
+
+############################################################################################
+# dev: the emulators (moto S3, fakesnow over TLS) and the project's launchers in `local/`,
+# for the compose profile `emulators`. Never deployed.
+############################################################################################
+FROM workspace AS dev
+
+COPY requirements-dev.txt /tmp/requirements/
+RUN uv pip install --no-cache \
+        -r /tmp/requirements/requirements-dev.txt \
+        -c /tmp/requirements/constraints.txt
+COPY local/ /opt/airflow/local/
+ENV PYTHONPATH=/opt/airflow/plugins:/opt/airflow
+
+############################################################################################
+# runtime: the default target, deployed to ECS and run by docker-compose-local.yml.
+############################################################################################
+FROM app AS runtime
+
+USER 50000

@@ -1,0 +1,65 @@
+"""Write .env for docker-compose-local.yml from .env.example, with freshly generated secrets.
+
+Usage: python3 docker/init_env.py [--example PATH] [--output PATH]
+
+Standard library only, so it runs before any virtualenv exists. It never overwrites an existing
+file: rotating secrets on a running stack would lock the components out of each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    # hex keeps the password safe inside the postgresql:// URL compose builds from it
+    "POSTGRES_PASSWORD": lambda: secrets.token_hex(24),
+    # a Fernet key is 32 random bytes, url-safe base64
+    "AIRFLOW__CORE__FERNET_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    # 64 random bytes; Airflow warns (PyJWT) on anything shorter than 64 bytes
+    "AIRFLOW__API_AUTH__JWT_SECRET": lambda: secrets.token_urlsafe(64),
+    "AIRFLOW__API__SECRET_KEY": lambda: secrets.token_urlsafe(32),
+}
+
+
+def render(example: str) -> str:
+    """Return the example's text with each secret's placeholder replaced by a fresh value."""
+    missing = set(GENERATORS)
+    lines = []
+    for line in example.splitlines(keepends=True):
+        key, sep, _ = line.partition("=")
+        if sep and key in GENERATORS:
+            line = f"{key}={GENERATORS[key]()}\n"
+            missing.discard(key)
+        lines.append(line)
+    if missing:
+        raise ValueError(f"the example env file does not define {', '.join(sorted(missing))}")
+    return "".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--example", type=Path, default=REPO / ".env.example")
+    parser.add_argument("--output", type=Path, default=REPO / ".env")
+    args = parser.parse_args(argv)
+    if args.output.exists():
+        print(f"{args.output} exists; left unchanged (delete it to generate new secrets)")
+        return 0
+    text = render(args.example.read_text())
+    # created private (0600): it holds the secrets and, for a real account, credentials
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    print(f"wrote {args.output} with new secrets (target: emulators; see docs/docker.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
