@@ -1,0 +1,128 @@
+"""The Dockerfile, parsed: stages, what ships in the image, and what stays out of it."""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatch
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+BASE_IMAGE = "apache/airflow:3.3.2-python3.12"
+CONSTRAINED_INSTALL = re.compile(
+    r"uv pip install --no-cache .*-c /tmp/requirements/constraints\.txt"
+)
+
+
+def lineage(stages, name):
+    """The stage and its ancestors, nearest first."""
+    chain = []
+    while name in stages:
+        chain.append(stages[name])
+        name = stages[name].base
+    return chain
+
+
+def test_stages_and_their_order(stages):
+    assert list(stages) == ["deps", "app", "workspace", "test", "dev", "runtime"]
+    assert stages["deps"].base == BASE_IMAGE
+    # the default target (the last stage) is the production image, not test or dev
+    assert [s.name for s in lineage(stages, "runtime")] == ["runtime", "app", "deps"]
+
+
+def test_runtime_requirements_are_installed_with_the_lock(stages):
+    (install,) = stages["deps"].args("RUN")
+    assert CONSTRAINED_INSTALL.search(install)
+    assert "-r /tmp/requirements/requirements.txt" in install
+    assert stages["deps"].args("COPY") == ["requirements.txt constraints.txt /tmp/requirements/"]
+
+
+def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
+    copies = stages["app"].args("COPY")
+    assert "airflow/dags/ /opt/airflow/dags/" in copies
+    assert "airflow/plugins/ /opt/airflow/plugins/" in copies
+    assert "sql/ /opt/airflow/sql/" in copies
+    (env,) = stages["app"].args("ENV")
+    assert "AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags" in env
+    assert "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins" in env
+
+
+def test_every_stage_ends_as_the_non_root_airflow_user(stages):
+    for name in stages:
+        users = [u for stage in lineage(stages, name) for u in reversed(stage.args("USER"))]
+        assert users and users[0] == "50000", name
+
+
+def test_the_runtime_image_has_a_health_check_and_labels(stages):
+    chain = lineage(stages, "runtime")
+    (healthcheck,) = [h for stage in chain for h in stage.args("HEALTHCHECK")]
+    assert healthcheck.endswith('CMD ["/usr/local/bin/airflow-healthcheck"]')
+    labels = " ".join(label for stage in chain for label in stage.args("LABEL"))
+    for key in ("title", "description", "licenses", "version", "revision", "base.name"):
+        assert f"org.opencontainers.image.{key}=" in labels
+    assert 'org.opencontainers.image.licenses="Apache-2.0"' in labels
+
+
+def test_the_test_stage_runs_the_dag_and_unit_tests(stages):
+    (run,) = stages["test"].args("RUN")
+    assert 'pytest -p no:cacheprovider -m "not e2e" test/dags test/plugins' in run
+    assert CONSTRAINED_INSTALL.search(run)
+    assert stages["workspace"].args("COPY") == ["pyproject.toml /opt/airflow/pyproject.toml"]
+
+
+def test_the_dev_stage_adds_the_emulators_and_local(stages):
+    (run,) = stages["dev"].args("RUN")
+    assert CONSTRAINED_INSTALL.search(run)
+    assert "-r /tmp/requirements/requirements-dev.txt" in run
+    assert "local/ /opt/airflow/local/" in stages["dev"].args("COPY")
+
+
+def test_no_secret_is_baked_into_the_image(stages):
+    names = []
+    for stage in stages.values():
+        for keyword, args in stage.instructions:
+            if keyword in ("ENV", "ARG"):
+                names += re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", args)
+    assert names, "no ENV/ARG parsed"
+    assert not [n for n in names if re.search(r"PASSWORD|SECRET|TOKEN|FERNET|_KEY", n, re.I)]
+
+
+def dockerignore_patterns() -> list[tuple[bool, str]]:
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    rules = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [(rule.startswith("!"), rule.lstrip("!").rstrip("/")) for rule in rules]
+
+
+def in_context(path: str) -> bool:
+    """Docker's rule: the last matching pattern wins; a pattern also matches a path's parents."""
+    included = True
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for negated, pattern in dockerignore_patterns():
+        if any(fnmatch(prefix, pattern) for prefix in prefixes):
+            included = negated
+    return included
+
+
+def test_every_copied_path_is_in_the_build_context(stages):
+    sources = []
+    for stage in stages.values():
+        for args in stage.args("COPY"):
+            if "--from=" not in args:
+                sources += [a for a in args.split()[:-1] if not a.startswith("--")]
+    assert "airflow/dags/" in sources
+    for source in sources:
+        path = source.rstrip("/")
+        # a directory left out by `*` still brings the paths re-included beneath it
+        reincluded = [p for neg, p in dockerignore_patterns() if neg and p.startswith(path + "/")]
+        assert in_context(path) or reincluded, source
+        assert (REPO / source).exists(), source
+    assert in_context("test/dags") and in_context("test/plugins")
+    assert not in_context("test/docker") and not in_context("test/local")
+
+
+def test_the_build_context_leaves_out_secrets_and_local_state():
+    for path in (".env", ".venv", ".local", ".git", ".tox", "cloudformation", "test/e2e"):
+        assert not in_context(path), path
+    assert not in_context("airflow/dags/__pycache__")
+    assert in_context("airflow/dags/config/sources.yml")
