@@ -37,3 +37,16 @@ lint: $(STAMP)
 
 clean: stop
 	rm -rf .local .tox
+
+# Docker (docs/docker.md): the image ECS runs, and the whole stack in docker compose.
+.PHONY: image compose-up compose-down
+
+image:
+	docker build -t airflow-snowflake-fargate:local .
+
+compose-up:
+	@test -f .env || python3 docker/init_env.py
+	docker compose -f docker-compose-local.yml up --build --detach --wait
+
+compose-down:
+	docker compose -f docker-compose-local.yml down

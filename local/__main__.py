@@ -1,0 +1,113 @@
+"""Command line of the local stack: `python -m local run|stop|status|snowflake-setup|serve-*`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from contextlib import closing
+
+from local import settings as settings_mod
+from local.settings import HOST
+
+
+def _run(args) -> int:
+    from local import pipeline, report, snowflake_setup, stack
+
+    settings = settings_mod.load()
+    timings = {"install": args.install_seconds} if args.install_seconds is not None else {}
+    t0 = time.monotonic()
+    print("==> starting the local stack (emulators, Airflow 3) on 127.0.0.1")
+    api = stack.up(settings)
+    timings["start"] = time.monotonic() - t0
+    print("==> running the pipeline")
+    t1 = time.monotonic()
+    outcomes = pipeline.run_pipeline(api)
+    timings["load"] = outcomes[0].seconds
+    if len(outcomes) > 1:
+        timings["analytics"] = outcomes[1].seconds
+    timings["pipeline total"] = time.monotonic() - t1
+    with stack.use_connection_env(settings), closing(snowflake_setup.connect()) as conn:
+        report.print_result(conn, outcomes, settings.api_port, timings)
+    failed = [o for o in outcomes if o.state != "success"]
+    for outcome in failed:
+        print(f"\n!! {outcome.dag_id} {outcome.state}: failed tasks {outcome.failed_tasks}")
+        print(f"   logs: {settings.airflow_home / 'logs'} or the UI")
+    return 1 if failed else 0
+
+
+def _stop(_args) -> int:
+    from local import stack
+
+    stopped = stack.down(settings_mod.load())
+    print(f"stopped {stopped} process(es)" if stopped else "nothing was running")
+    return 0
+
+
+def _status(_args) -> int:
+    from local import stack
+
+    for name, pid in stack.status(settings_mod.load()).items():
+        print(f"  {name:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    return 0
+
+
+def _snowflake_setup(_args) -> int:
+    from local import snowflake_setup
+
+    with closing(snowflake_setup.connect()) as conn:
+        ran = snowflake_setup.apply(conn, snowflake_setup.variables_from_env())
+    print(f"applied {ran} statements")
+    return 0
+
+
+def _serve_s3(args) -> int:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def _serve_snowflake(args) -> int:
+    from local.snowflake_server import serve
+
+    settings = settings_mod.load()
+    serve(args.host, args.port, settings.snowflake_db, args.s3_endpoint, settings.tls_dir)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    # This CLI talks to Snowflake through Airflow's hook; keep Airflow's own logging quiet.
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the stack, run the pipeline, print the result")
+    run.add_argument("--install-seconds", type=float, default=None)
+    run.set_defaults(func=_run)
+    sub.add_parser("stop", help="stop every process `run` started").set_defaults(func=_stop)
+    sub.add_parser("status", help="which stack processes run").set_defaults(func=_status)
+    sub.add_parser(
+        "snowflake-setup", help="apply sql/ to the account of AIRFLOW_CONN_SNOWFLAKE_DEFAULT"
+    ).set_defaults(func=_snowflake_setup)
+    s3 = sub.add_parser("serve-s3", help="moto S3 server")
+    s3.add_argument("--host", default=HOST)
+    s3.add_argument("--port", type=int, required=True)
+    s3.set_defaults(func=_serve_s3)
+    sf = sub.add_parser("serve-snowflake", help="fakesnow over TLS")
+    sf.add_argument("--host", default=HOST)
+    sf.add_argument("--port", type=int, required=True)
+    sf.add_argument("--s3-endpoint", required=True)
+    sf.set_defaults(func=_serve_snowflake)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""A small client of Airflow 3's REST API (/api/v2), used to trigger runs and follow them."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class AirflowAPI:
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - loopback http URL built by us
+            f"{self.base_url}/api/v2{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:500]
+            raise RuntimeError(f"Airflow API {method} {path}: HTTP {exc.code}: {detail}") from None
+
+    def healthy(self) -> bool:
+        try:
+            health = self._call("GET", "/monitor/health")
+        except (OSError, RuntimeError):
+            return False
+        return health.get("metadatabase", {}).get("status") == "healthy"
+
+    def dag(self, dag_id: str) -> dict | None:
+        try:
+            return self._call("GET", f"/dags/{dag_id}")
+        except RuntimeError as exc:
+            if "HTTP 404" in str(exc):
+                return None
+            raise
+
+    def import_errors(self) -> list[dict]:
+        return self._call("GET", "/importErrors")["import_errors"]
+
+    def unpause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, note: str | None = None) -> dict:
+        return self._call("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "note": note})
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def dag_runs(self, dag_id: str, limit: int = 20) -> list[dict]:
+        runs = self._call("GET", f"/dags/{dag_id}/dagRuns?order_by=-run_after&limit={limit}")
+        return runs["dag_runs"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]

@@ -1,0 +1,127 @@
+"""Environment of the local Airflow processes: LocalExecutor, SQLite, the emulators' connections.
+
+DAG code never learns it is local: it sees the `snowflake_default` and `aws_default`
+connections, which here point at the emulators.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from local.settings import HOST, LANDING_BUCKET, REPO, Settings
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def _shared_secrets(settings: Settings) -> dict[str, str]:
+    """Fernet key, JWT secret (64 bytes) and API secret, generated once and kept 0600."""
+    path = settings.state_dir / "secrets.json"
+    if not path.exists():
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        values = {
+            "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "jwt_secret": secrets.token_urlsafe(64),
+            "api_secret_key": secrets.token_urlsafe(32),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(values, handle)
+    return json.loads(path.read_text())
+
+
+def snowflake_connection(settings: Settings) -> str:
+    return json.dumps(
+        {
+            "conn_type": "snowflake",
+            "login": "fake",
+            "password": "snow",
+            "extra": {
+                "account": "fakesnow",
+                "host": HOST,
+                "port": settings.snowflake_port,
+                "database": "raw",
+                "warehouse": "etl_wh",
+                "role": "etl",
+                "login_timeout": 20,
+                "network_timeout": 300,
+            },
+        }
+    )
+
+
+def aws_connection(settings: Settings) -> str:
+    return json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "local",
+            "password": "local",
+            "extra": {"endpoint_url": settings.s3_endpoint, "region_name": "us-east-1"},
+        }
+    )
+
+
+def connection_env(settings: Settings) -> dict[str, str]:
+    """What any process needs to reach the emulators the way Airflow does."""
+    return {
+        "AIRFLOW_CONN_SNOWFLAKE_DEFAULT": snowflake_connection(settings),
+        "AIRFLOW_CONN_AWS_DEFAULT": aws_connection(settings),
+        # The connector always speaks HTTPS; trust the local CA (SSL_CERT_FILE is not enough).
+        "REQUESTS_CA_BUNDLE": str(settings.ca_bundle),
+        "SNOWFLAKE_STAGE_URL": f"s3://{LANDING_BUCKET}/landing/",
+        "SNOWFLAKE_STORAGE_ROLE_ARN": "arn:aws:iam::000000000000:role/local-snowflake-stage",
+    }
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    home = settings.airflow_home
+    shared = _shared_secrets(settings)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AIRFLOW", "SNOWFLAKE_", "LOCAL_STACK_"))
+    }
+    env.update(connection_env(settings))
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow" / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "airflow" / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__FERNET_KEY": shared["fernet_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": shared["jwt_secret"],
+            "AIRFLOW__API__SECRET_KEY": shared["api_secret_key"],
+            "AIRFLOW__API__HOST": HOST,
+            "AIRFLOW__API__PORT": str(settings.api_port),
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{settings.api_port}",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.api_url}/execution/",
+            # The local stack only: everyone is admin, no sign-in. Never in the image or cloud.
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+    )
+    return env
+
+
+def component_argv(component: str, settings: Settings) -> list[str]:
+    airflow = [sys.executable, "-m", "airflow"]
+    if component == "api-server":
+        return [*airflow, "api-server", "--host", HOST, "--port", str(settings.api_port)]
+    return [*airflow, component]

@@ -1,0 +1,122 @@
+"""Start and stop the stack's server processes, each recorded by PID in the state folder.
+
+`make stop` stops exactly what was started: a PID file is only trusted while the process it
+names still runs the command we started (PIDs get reused).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from local.settings import HOST, Settings
+
+
+def _pid_file(settings: Settings, name: str) -> Path:
+    return settings.pid_dir / f"{name}.pid"
+
+
+def _start_time(pid: int) -> str:
+    """The kernel's start time of `pid` (field 22 of /proc/PID/stat); '' when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def running_pid(settings: Settings, name: str) -> int | None:
+    """The PID of component `name` if the process we started is still alive."""
+    path = _pid_file(settings, name)
+    if not path.exists():
+        return None
+    pid_text, _, started = path.read_text().partition("\n")
+    pid = int(pid_text)
+    # Same PID and same start time: it is still our process, not a reused PID.
+    if started.strip() and _start_time(pid) == started.strip() and not _is_zombie(pid):
+        return pid
+    path.unlink(missing_ok=True)
+    return None
+
+
+def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> int:
+    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log."""
+    settings.pid_dir.mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(  # noqa: S603 - argv is built by this package, never from user input
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=settings.state_dir,
+    )
+    log.close()
+    _pid_file(settings, name).write_text(f"{proc.pid}\n{_start_time(proc.pid)}\n")
+    return proc.pid
+
+
+def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
+    """Stop component `name` and its children; True if something was stopped."""
+    pid = running_pid(settings, name)
+    if pid is None:
+        return False
+    for sig, wait in ((signal.SIGTERM, timeout / 2), (signal.SIGTERM, timeout / 2)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        if _wait_gone(pid, wait):
+            break
+    else:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _wait_gone(pid, 5)
+    _pid_file(settings, name).unlink(missing_ok=True)
+    return True
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return True
+        except ChildProcessError:
+            pass
+        if not _start_time(pid) or _is_zombie(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def port_open(port: int, host: str = HOST) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.3)
+    hint = f"; see {log}" if log else ""
+    raise TimeoutError(f"{what} did not come up within {timeout:.0f} s{hint}")

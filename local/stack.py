@@ -1,0 +1,188 @@
+"""Start, check and stop the whole local stack: moto S3, fakesnow over TLS, four Airflow processes.
+
+`make run`, the end-to-end tests and the benchmarks all go through `up()` and `down()`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+
+from local import processes
+from local.airflow_api import AirflowAPI
+from local.airflow_env import COMPONENTS, airflow_env, component_argv, connection_env
+from local.settings import HOST, LANDING_BUCKET, Settings
+from local.tls import ensure_certificates
+
+EMULATORS = ("s3", "snowflake")
+
+
+def _emulator_argv(name: str, settings: Settings) -> list[str]:
+    if name == "s3":
+        return [sys.executable, "-m", "local", "serve-s3", "--port", str(settings.s3_port)]
+    return [
+        sys.executable,
+        "-m",
+        "local",
+        "serve-snowflake",
+        "--port",
+        str(settings.snowflake_port),
+        "--s3-endpoint",
+        settings.s3_endpoint,
+    ]
+
+
+def _emulator_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["LOCAL_STACK_DIR"] = str(settings.state_dir)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_repo()), env.get("PYTHONPATH")]))
+    return env
+
+
+def _repo():
+    from local.settings import REPO
+
+    return REPO
+
+
+def start_emulators(settings: Settings, echo=print) -> None:
+    ensure_certificates(settings.tls_dir)
+    for name, port in (("s3", settings.s3_port), ("snowflake", settings.snowflake_port)):
+        if processes.running_pid(settings, name):
+            echo(f"  {name:<14} already running (pid {processes.running_pid(settings, name)})")
+            continue
+        if processes.port_open(port):
+            raise RuntimeError(
+                f"port {port} on {HOST} is taken by another program; "
+                f"set LOCAL_STACK_{name.upper()}_PORT to a free port"
+            )
+        pid = processes.start(
+            settings, name, _emulator_argv(name, settings), _emulator_env(settings)
+        )
+        processes.wait_until(
+            lambda port=port: processes.port_open(port),
+            60,
+            f"the {name} emulator",
+            settings.log_dir / f"{name}.log",
+        )
+        echo(f"  {name:<14} started (pid {pid}) on {HOST}:{port}")
+
+
+def prepare_data(settings: Settings, echo=print) -> None:
+    """Create the landing bucket, land the samples and apply the Snowflake setup (idempotent)."""
+    import boto3
+
+    from local import samples, snowflake_setup
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+        region_name="us-east-1",
+    )
+    if LANDING_BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=LANDING_BUCKET)
+    counts = samples.land(s3, LANDING_BUCKET, echo=echo)
+    echo(f"  sample files: {counts['uploaded']} landed, {counts['present']} already there")
+    with use_connection_env(settings):
+        from contextlib import closing
+
+        with closing(snowflake_setup.connect()) as conn:
+            ran = snowflake_setup.apply(
+                conn, snowflake_setup.variables_from_env(), echo=lambda _line: None
+            )
+    echo(f"  Snowflake setup: {ran} statements from sql/ and sources.yml applied")
+
+
+@contextmanager
+def use_connection_env(settings: Settings):
+    """Point this process's Snowflake/AWS connections at the emulators for the duration."""
+    saved = dict(os.environ)
+    os.environ.update(connection_env(settings))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def migrate(settings: Settings, echo=print) -> None:
+    env = airflow_env(settings)
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    stamp = settings.airflow_home / ".migrated"
+    if stamp.exists():
+        return
+    echo("  migrating the Airflow metadata DB (first run only)")
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-2000:]}{result.stderr}")
+    stamp.touch()
+
+
+def start_airflow(settings: Settings, echo=print) -> AirflowAPI:
+    migrate(settings, echo)
+    env = airflow_env(settings)
+    for component in COMPONENTS:
+        pid = processes.running_pid(settings, component)
+        if pid:
+            echo(f"  {component:<14} already running (pid {pid})")
+            continue
+        if component == "api-server" and processes.port_open(settings.api_port):
+            raise RuntimeError(
+                f"port {settings.api_port} is taken by another program; "
+                "set LOCAL_STACK_API_PORT to a free port"
+            )
+        pid = processes.start(settings, component, component_argv(component, settings), env)
+        echo(f"  {component:<14} started (pid {pid})")
+    api = AirflowAPI(settings.api_url)
+    processes.wait_until(
+        api.healthy, 120, "the Airflow api-server", settings.log_dir / "api-server.log"
+    )
+    return api
+
+
+def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings) -> None:
+    """Wait until the dag-processor has parsed our DAGs; fail fast on an import error."""
+
+    def parsed() -> bool:
+        errors = api.import_errors()
+        if errors:
+            detail = "\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in errors)
+            raise RuntimeError(f"DAG import errors:\n{detail}")
+        return all(api.dag(dag_id) for dag_id in dag_ids)
+
+    processes.wait_until(parsed, 120, "parsing of the DAGs", settings.log_dir / "dag-processor.log")
+    for dag_id in dag_ids:
+        if api.dag(dag_id)["is_paused"]:
+            api.unpause(dag_id)
+
+
+def up(settings: Settings, echo=print) -> AirflowAPI:
+    start_emulators(settings, echo)
+    prepare_data(settings, echo)
+    api = start_airflow(settings, echo)
+    wait_for_dags(api, ("snowflake_raw", "snowflake_analytics"), settings)
+    return api
+
+
+def down(settings: Settings, echo=print) -> int:
+    stopped = 0
+    for name in (*reversed(COMPONENTS), *reversed(EMULATORS)):
+        pid = processes.running_pid(settings, name)
+        if processes.stop(settings, name):
+            stopped += 1
+            echo(f"  stopped {name} (pid {pid})")
+    return stopped
+
+
+def status(settings: Settings) -> dict[str, int | None]:
+    return {name: processes.running_pid(settings, name) for name in (*EMULATORS, *COMPONENTS)}
