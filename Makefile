@@ -46,7 +46,8 @@ image:
 
 compose-up:
 	@test -f .env || python3 docker/init_env.py
-	docker compose -f docker-compose-local.yml up --build --detach --wait
+	docker compose -f docker-compose-local.yml up --build --detach
+	@echo "==> Airflow UI: http://localhost:8080 (docker compose -f docker-compose-local.yml ps)"
 
 compose-down:
 	docker compose -f docker-compose-local.yml down
