@@ -9,7 +9,14 @@ import pytest
 # The Airflow components, named as the ECS containers are, and the one-shot migration.
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 INIT = "airflow-init"
-EMULATOR_SERVICES = ("s3", "snowflake", "land-samples", "snowflake-setup", "pipeline-trigger")
+EMULATOR_SERVICES = (
+    "s3",
+    "emulator-tls",
+    "snowflake",
+    "land-samples",
+    "snowflake-setup",
+    "pipeline-trigger",
+)
 
 RUNTIME_IMAGE = "airflow-snowflake-fargate:local"
 DEV_IMAGE = "airflow-snowflake-fargate:dev"
@@ -129,13 +136,21 @@ def test_emulators_run_the_projects_local_launchers(services):
         "python", "-m", "local", "land-samples", "--s3-endpoint", "http://s3:5000",
     ]  # fmt: skip
     assert services["snowflake-setup"]["command"] == ["python", "-m", "local", "snowflake-setup"]
-    for name in ("s3", "snowflake", "land-samples", "snowflake-setup"):
+    for name in ("s3", "emulator-tls", "snowflake", "land-samples", "snowflake-setup"):
         assert services[name]["image"] == DEV_IMAGE
         assert services[name]["build"] == {"context": ".", "target": "dev"}
 
 
 def test_fakesnow_shares_its_ca_with_every_snowflake_client(services):
-    assert "local-tls:/opt/airflow/.local/tls" in services["snowflake"]["volumes"]
+    for writer in ("emulator-tls", "snowflake"):
+        assert "local-tls:/opt/airflow/.local/tls" in services[writer]["volumes"]
+    # the certificate names the service clients connect to, before fakesnow serves it
+    assert services["emulator-tls"]["command"] == [
+        "python", "docker/emulator_tls.py", "/opt/airflow/.local/tls",
+    ]  # fmt: skip
+    assert services["snowflake"]["depends_on"]["emulator-tls"] == {
+        "condition": "service_completed_successfully"
+    }
     for name in [*COMPONENTS, INIT, "snowflake-setup"]:
         assert "local-tls:/opt/airflow/.local/tls:ro" in services[name]["volumes"], name
 
@@ -162,6 +177,16 @@ def test_build_targets_exist_in_the_dockerfile(services, stages):
     targets = {svc["build"]["target"] for svc in services.values() if "build" in svc}
     assert targets == {"runtime", "dev"}
     assert targets <= set(stages)
+
+
+def test_account_setup_gets_the_variables_of_the_sql_files(services):
+    env = services["snowflake-setup"]["environment"]
+    assert env["SNOWFLAKE_STAGE_URL"] == "${SNOWFLAKE_STAGE_URL:-}"
+    assert env["SNOWFLAKE_STORAGE_ROLE_ARN"] == "${SNOWFLAKE_STORAGE_ROLE_ARN:-}"
+    assert (
+        env["AIRFLOW_CONN_SNOWFLAKE_DEFAULT"]
+        == (services["scheduler"]["environment"]["AIRFLOW_CONN_SNOWFLAKE_DEFAULT"])
+    )
 
 
 def test_the_raw_dag_is_triggered_by_id(services):

@@ -74,7 +74,11 @@ def test_the_dev_stage_adds_the_emulators_and_local(stages):
     (run,) = stages["dev"].args("RUN")
     assert CONSTRAINED_INSTALL.search(run)
     assert "-r /tmp/requirements/requirements-dev.txt" in run
-    assert "local/ /opt/airflow/local/" in stages["dev"].args("COPY")
+    assert stages["dev"].args("COPY") == [
+        "requirements-dev.txt /tmp/requirements/",
+        "local/ /opt/airflow/local/",
+        "docker/emulator_tls.py /opt/airflow/docker/emulator_tls.py",
+    ]
 
 
 def test_no_secret_is_baked_into_the_image(stages):
