@@ -6,6 +6,7 @@ names still runs the command we started (PIDs get reused).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -75,10 +76,8 @@ def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
         if _wait_gone(pid, wait):
             break
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         _wait_gone(pid, 5)
     _pid_file(settings, name).unlink(missing_ok=True)
     return True

@@ -39,7 +39,10 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     fs = FakeSnow(db_path=str(db_dir), nop_regexes=EMULATOR_NOOPS)
     # moto accepts any credentials; listings cache off so files landed later are seen.
     s3 = s3fs.S3FileSystem(
-        key="local", secret="local", endpoint_url=s3_endpoint, use_listings_cache=False
+        key="local",
+        secret="local",  # noqa: S106 - moto accepts any credentials
+        endpoint_url=s3_endpoint,
+        use_listings_cache=False,
     )
     fs.duck_conn.register_filesystem(s3)
     server.shared_fs = fs

@@ -14,6 +14,7 @@ from airflow.providers.common.sql.operators.sql import (
     SQLTableCheckOperator,
 )
 from airflow.sdk import DAG
+
 from snowflake_pipeline.assets import table_asset
 from snowflake_pipeline.config import load_config
 from snowflake_pipeline.dag_defaults import DEFAULT_ARGS, START_DATE

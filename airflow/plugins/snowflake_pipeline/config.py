@@ -6,6 +6,7 @@ names the file, the source, the key and what is allowed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -150,10 +151,8 @@ def _where(path: Path, raw: Any, loc: tuple) -> str:
     if len(parts) >= 2 and parts[0] == "sources" and isinstance(parts[1], int):
         index = parts[1]
         name = None
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
             name = raw["sources"][index].get("name")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            pass
         key = ".".join(str(p) for p in parts[2:]) or "(the source itself)"
         label = f"source {name!r}" if name else f"source #{index + 1}"
         return f"{label}, key {key!r}"

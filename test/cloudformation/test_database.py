@@ -1,0 +1,51 @@
+"""airflow.yml's RDS PostgreSQL metadata database."""
+
+from __future__ import annotations
+
+import re
+
+
+def database(rendered):
+    return rendered.resources["Database"]["Properties"]
+
+
+def test_postgres_17_encrypted_private_with_managed_password(render):
+    props = database(render("airflow", "prod"))
+    assert props["Engine"] == "postgres"
+    assert re.fullmatch(r"17\.\d+", props["EngineVersion"])
+    assert props["StorageEncrypted"] is True
+    assert props["PubliclyAccessible"] is False
+    assert props["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in props
+
+
+def test_prod_keeps_deletion_protection_and_a_week_of_backups(render):
+    props = database(render("airflow", "prod"))
+    assert props["DeletionProtection"] == "true"
+    assert props["BackupRetentionPeriod"] == "7"
+    assert props["MultiAZ"] == "false"
+    assert render("airflow", "prod").resources["Database"]["DeletionPolicy"] == "Snapshot"
+
+
+def test_dev_can_be_destroyed(render):
+    assert database(render("airflow", "dev"))["DeletionProtection"] == "false"
+
+
+def test_database_sits_in_private_subnets_behind_its_own_group(render):
+    rendered = render("airflow", "dev")
+    subnet_group = rendered.resources["DatabaseSubnetGroup"]["Properties"]
+    assert subnet_group["SubnetIds"]["Fn::Split"][1] == {
+        "Fn::ImportValue": {"Fn::Sub": "${EnvironmentName}-PrivateSubnetIds"}
+    }
+    group = rendered.resources["DatabaseSecurityGroup"]["Properties"]
+    (ingress,) = group["SecurityGroupIngress"]
+    assert ingress["FromPort"] == ingress["ToPort"] == 5432
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "ServiceSecurityGroup"}
+    assert "CidrIp" not in ingress
+
+
+def test_no_password_parameter_anywhere(raw):
+    for stack, template in raw.items():
+        for name, spec in template.get("Parameters", {}).items():
+            assert "password" not in name.lower(), (stack, name)
+            assert spec.get("NoEcho") is None, (stack, name)

@@ -1,0 +1,91 @@
+"""The ECS executor variant: its worker task, its configuration, its IAM, its remote logging."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.templates import containers
+from deploy.templates import environment as env
+
+EXECUTOR = "airflow.providers.amazon.aws.executors.ecs.ecs_executor.AwsEcsExecutor"
+
+
+@pytest.fixture
+def ecs(render):
+    return render("airflow", "prod", Executor="AwsEcsExecutor")
+
+
+def test_local_executor_is_the_default_and_has_no_worker(render):
+    rendered = render("airflow", "prod")
+    assert "WorkerTaskDefinition" not in rendered.resources
+    (scheduler,) = containers(rendered)["scheduler"]
+    assert env(scheduler)["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert not [v for v in env(scheduler) if v.startswith("AIRFLOW__AWS_ECS_EXECUTOR__")]
+
+
+def test_every_component_names_the_ecs_executor(ecs):
+    for name, found in containers(ecs).items():
+        for container in found:
+            assert env(container)["AIRFLOW__CORE__EXECUTOR"] == {
+                "Fn::FindInMap": ["Executors", "AwsEcsExecutor", "Classpath"]
+            }, name
+    assert ecs.template["Mappings"]["Executors"]["AwsEcsExecutor"]["Classpath"] == EXECUTOR
+
+
+def test_scheduler_config_points_at_the_worker_task(ecs):
+    (scheduler,) = containers(ecs)["scheduler"]
+    config = env(scheduler)
+    worker = ecs.resources["WorkerTaskDefinition"]["Properties"]
+    (worker_container,) = worker["ContainerDefinitions"]
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__TASK_DEFINITION"] == {"Ref": "WorkerTaskDefinition"}
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__CONTAINER_NAME"] == worker_container["Name"]
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__LAUNCH_TYPE"] == "FARGATE"
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__ASSIGN_PUBLIC_IP"] == "False"
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__SECURITY_GROUPS"] == {"Ref": "ServiceSecurityGroup"}
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__SUBNETS"] == {
+        "Fn::ImportValue": {"Fn::Sub": "${EnvironmentName}-PrivateSubnetIds"}
+    }
+    assert config["AIRFLOW__AWS_ECS_EXECUTOR__CLUSTER"] == {
+        "Fn::ImportValue": {"Fn::Sub": "${EnvironmentName}-ClusterName"}
+    }
+    # the worker's family is what the RunTask permission names
+    assert worker["Family"] == {"Fn::Sub": "${EnvironmentName}-airflow-worker"}
+
+
+def test_worker_uses_the_task_role_and_the_shared_secrets(ecs):
+    worker = ecs.resources["WorkerTaskDefinition"]["Properties"]
+    assert worker["TaskRoleArn"] == {"Fn::GetAtt": ["TaskRole", "Arn"]}
+    (scheduler,) = containers(ecs)["scheduler"]
+    (container,) = worker["ContainerDefinitions"]
+    assert container["Secrets"] == scheduler["Secrets"]
+    assert "Command" not in container  # the executor sets it for each Airflow task
+
+
+def test_task_role_may_run_watch_and_pass_roles_only_with_the_ecs_executor(render, ecs):
+    def statements(rendered):
+        (policy,) = rendered.resources["TaskRole"]["Properties"]["Policies"]
+        return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+    found = statements(ecs)
+    assert found["EcsExecutorRunsTasks"]["Action"] == ["ecs:RunTask"]
+    assert set(found["EcsExecutorWatchesTasks"]["Action"]) == {"ecs:DescribeTasks", "ecs:StopTask"}
+    assert found["EcsExecutorPassesRoles"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    role_name = ecs.resources["TaskRole"]["Properties"]["RoleName"]["Fn::Sub"]
+    assert any(role_name in str(r) for r in found["EcsExecutorPassesRoles"]["Resource"])
+    assert not [
+        sid for sid in statements(render("airflow", "prod")) if sid.startswith("EcsExecutor")
+    ]
+
+
+def test_remote_task_logs_go_to_cloudwatch(ecs):
+    (worker,) = containers(ecs)["airflow-worker"]
+    config = env(worker)
+    assert config["AIRFLOW__LOGGING__REMOTE_LOGGING"] == "True"
+    assert config["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"]["Fn::Sub"].startswith(
+        "cloudwatch://arn:${AWS::Partition}:logs:"
+    )
+    assert config["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"]["Fn::Sub"].endswith(
+        ":log-group:${TaskLogGroup}"
+    )

@@ -1,0 +1,105 @@
+"""Config validation: each bad config names the file, the source, the key and what is allowed."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from snowflake_pipeline.config import ConfigError, load_config
+
+SAMPLE = Path(__file__).parents[2] / "airflow" / "dags" / "config" / "sources.yml"
+
+
+def _write(tmp_path: Path, data: dict) -> Path:
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def sample() -> dict:
+    return yaml.safe_load(SAMPLE.read_text())
+
+
+def _error(tmp_path, data) -> str:
+    path = _write(tmp_path, data)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message
+    return message
+
+
+def test_sample_config_is_valid():
+    config = load_config(SAMPLE)
+    names = [s.name for s in config.sources]
+    assert names == ["flights", "weather", "airports", "airlines", "planes"]
+    assert config.table_of(config.sources[0]) == "raw.nycflights.flights"
+
+
+def test_unknown_key_names_source_and_key(tmp_path, sample):
+    sample["sources"][1]["prefx"] = "weather/"
+    message = _error(tmp_path, sample)
+    assert "source 'weather'" in message
+    assert "'prefx'" in message
+    assert "unknown key" in message
+
+
+def test_missing_field_names_source_and_key(tmp_path, sample):
+    del sample["sources"][2]["table"]
+    message = _error(tmp_path, sample)
+    assert "source 'airports', key 'table': missing required key" in message
+
+
+def test_duplicate_target_table(tmp_path, sample):
+    sample["sources"][3]["table"] = "weather"
+    message = _error(tmp_path, sample)
+    assert "duplicate table 'weather'" in message
+    assert "'weather' and 'airlines'" in message
+
+
+def test_unsupported_format_lists_allowed(tmp_path, sample):
+    sample["sources"][0]["format"]["type"] = "xml"
+    message = _error(tmp_path, sample)
+    assert "source 'flights', key 'format.type'" in message
+    assert "'xml'" in message
+    assert "'csv', 'json' or 'parquet'" in message
+
+
+def test_json_source_with_columns_is_refused(tmp_path, sample):
+    sample["sources"][0]["columns"] = [{"name": "a", "type": "VARCHAR"}]
+    message = _error(tmp_path, sample)
+    assert "source 'flights'" in message
+    assert "one VARIANT column" in message
+
+
+def test_csv_source_without_columns_is_refused(tmp_path, sample):
+    del sample["sources"][1]["columns"]
+    assert "csv sources need 'columns'" in _error(tmp_path, sample)
+
+
+@pytest.mark.parametrize("bad", ["flights; DROP TABLE x", "fl'ights", "a b", "raw.flights"])
+def test_table_names_must_be_plain_identifiers(tmp_path, sample, bad):
+    sample["sources"][0]["table"] = bad
+    message = _error(tmp_path, sample)
+    assert "key 'table'" in message
+    assert "is not a plain identifier" in message
+
+
+def test_column_type_must_be_known(tmp_path, sample):
+    sample["sources"][1]["columns"][0]["type"] = "VARCHAR); DROP TABLE x; --"
+    message = _error(tmp_path, sample)
+    assert "source 'weather', key 'columns.0.type'" in message
+    assert "not an allowed column type" in message
+
+
+def test_stage_must_be_fully_qualified(tmp_path, sample):
+    sample["stage"] = "landing"
+    assert "key 'stage': 'landing' must have 3 dot-separated parts" in _error(tmp_path, sample)
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "sources.yml"
+    path.write_text("sources: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)

@@ -1,0 +1,70 @@
+"""The raw layer's SQL rendered from config."""
+
+from pathlib import Path
+
+from snowflake_pipeline.audit import AUDIT_COLUMNS, render_insert, rows_from_copy_result
+from snowflake_pipeline.config import load_config
+from snowflake_pipeline.load import file_named_in
+from snowflake_pipeline.sql_render import render_copy_into, render_create_table
+
+REPO = Path(__file__).parents[2]
+CONFIG = load_config(REPO / "airflow" / "dags" / "config" / "sources.yml")
+SOURCES = {s.name: s for s in CONFIG.sources}
+
+
+def test_json_source_loads_into_one_variant_column():
+    assert render_create_table(CONFIG, SOURCES["flights"]) == (
+        "CREATE TABLE IF NOT EXISTS raw.nycflights.flights (src VARIANT)"
+    )
+    assert render_copy_into(CONFIG, SOURCES["flights"]).splitlines() == [
+        "COPY INTO raw.nycflights.flights",
+        "FROM @raw.ops.landing/flights/",
+        "FILE_FORMAT = (TYPE = JSON)",
+        "ON_ERROR = ABORT_STATEMENT",
+    ]
+
+
+def test_csv_source_renders_its_options():
+    copy = render_copy_into(CONFIG, SOURCES["weather"])
+    assert (
+        "FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1 FIELD_OPTIONALLY_ENCLOSED_BY = '\"' "
+        "NULL_IF = ('NA', ''))" in copy
+    )
+    create = render_create_table(CONFIG, SOURCES["weather"])
+    assert create.startswith("CREATE TABLE IF NOT EXISTS raw.nycflights.weather (origin VARCHAR,")
+    assert create.count(",") == len(SOURCES["weather"].columns) - 1
+
+
+def test_parquet_matches_columns_by_name():
+    assert "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE" in render_copy_into(CONFIG, SOURCES["planes"])
+
+
+def test_audit_insert_matches_the_table_in_sql():
+    ddl = (REPO / "sql" / "40_load_audit.sql").read_text()
+    for column in AUDIT_COLUMNS:
+        assert f"    {column} " in ddl
+    assert render_insert("raw.ops.load_audit").count("%s") == len(AUDIT_COLUMNS)
+
+
+def test_zero_files_result_yields_no_audit_rows():
+    result = [{"status": "Copy executed with 0 files processed."}]
+    assert rows_from_copy_result("run", "flights", result) == []
+
+
+def test_copy_result_rows_become_audit_rows():
+    result = [
+        {"FILE": "s3://b/landing/flights/a.json", "STATUS": "LOADED", "ROWS_PARSED": 3,
+         "ROWS_LOADED": 3, "ERRORS_SEEN": 0, "FIRST_ERROR": None},
+    ]  # fmt: skip
+    (row,) = rows_from_copy_result("run-1", "flights", result)
+    assert (row.dag_run_id, row.file, row.status, row.rows_loaded) == (
+        "run-1", "s3://b/landing/flights/a.json", "LOADED", 3,
+    )  # fmt: skip
+
+
+def test_failed_file_is_found_in_snowflake_and_duckdb_messages():
+    snowflake = "Error parsing JSON: incomplete object value File 'flights/bad.json', line 3"
+    duckdb = 'Malformed JSON in file "s3://landing/landing/flights/bad.json", at byte 2 in line 3'
+    assert file_named_in(snowflake) == "flights/bad.json"
+    assert file_named_in(duckdb) == "s3://landing/landing/flights/bad.json"
+    assert file_named_in("timeout") is None
