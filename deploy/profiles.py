@@ -1,0 +1,48 @@
+"""The two deployment profiles: parameter overrides per stack on top of the template defaults.
+
+The template defaults are the production shape (private tasks, NAT, load balancer, deletion
+protection); `dev` trades availability and network isolation for cost, never opening Airflow to
+the world: the api-server still accepts only AllowedCidr.
+"""
+
+from __future__ import annotations
+
+PROFILES: dict[str, dict[str, dict[str, str]]] = {
+    "prod": {
+        "network": {"NatGateway": "one", "ContainerInsights": "disabled"},
+        "storage": {},
+        "airflow": {
+            "Layout": "split",
+            "TaskPlacement": "private",
+            "UseLoadBalancer": "enabled",
+            "CpuArchitecture": "ARM64",
+            "DbDeletionProtection": "true",
+            "DbMultiAz": "false",
+            "DbBackupRetentionDays": "7",
+            "LogRetentionDays": "30",
+        },
+    },
+    "dev": {
+        # No NAT gateway: the largest fixed cost. Tasks take a public IP in the public subnets.
+        "network": {"NatGateway": "none", "ContainerInsights": "disabled"},
+        "storage": {"NoncurrentVersionDays": "7"},
+        "airflow": {
+            # One task with the four components: one public IPv4 address instead of four.
+            "Layout": "combined",
+            "TaskPlacement": "public",
+            # No load balancer: the api-server task accepts port 8080 from AllowedCidr only.
+            "UseLoadBalancer": "disabled",
+            "CpuArchitecture": "ARM64",
+            "DbDeletionProtection": "false",
+            "DbMultiAz": "false",
+            "DbBackupRetentionDays": "1",
+            "LogRetentionDays": "7",
+        },
+    },
+}
+
+
+def overrides(profile: str, stack: str) -> dict[str, str]:
+    if profile not in PROFILES:
+        raise KeyError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    return dict(PROFILES[profile][stack])
