@@ -51,3 +51,16 @@ compose-up:
 
 compose-down:
 	docker compose -f docker-compose-local.yml down
+
+# AWS (docs/deploy.md): CloudFormation stacks on ECS Fargate. PROFILE=dev|prod, ARGS=more options.
+.PHONY: deploy destroy cost
+PROFILE ?= prod
+
+deploy: $(STAMP)
+	@$(PY) -m deploy deploy --profile $(PROFILE) $(ARGS)
+
+destroy: $(STAMP)
+	@$(PY) -m deploy destroy --profile $(PROFILE) $(ARGS)
+
+cost: $(STAMP)
+	@$(PY) -m deploy cost $(ARGS)

@@ -1,0 +1,100 @@
+"""The cost estimator: figures recomputed by hand from the price table, and the targets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deploy import cost
+from deploy.cli import main
+
+HOURS = 730
+ARM_VCPU, ARM_GB = 0.03238, 0.00356
+X86_VCPU, X86_GB = 0.04048, 0.004445
+
+
+def items_by_resource(profile, prices=None):
+    return {item.resource: item for item in cost.estimate(profile, prices)}
+
+
+def test_price_table_is_dated_and_matches_the_published_rates():
+    prices = cost.load_prices()
+    assert prices["as_of"] and prices["region"] == "us-east-1"
+    assert prices["fargate"]["ARM64"] == {"vcpu_hour": ARM_VCPU, "gb_hour": ARM_GB}
+    assert prices["fargate"]["X86_64"] == {"vcpu_hour": X86_VCPU, "gb_hour": X86_GB}
+
+
+def test_prod_fargate_lines_follow_the_task_sizes():
+    found = items_by_resource("prod")
+    # api-server and scheduler: 0.25 vCPU / 1 GB; dag-processor and triggerer: 0.25 vCPU / 0.5 GB
+    assert found["Fargate service api-server"].usd_month == pytest.approx(
+        (0.25 * ARM_VCPU + 1 * ARM_GB) * HOURS
+    )
+    assert found["Fargate service triggerer"].usd_month == pytest.approx(
+        (0.25 * ARM_VCPU + 0.5 * ARM_GB) * HOURS
+    )
+
+
+def test_prod_fixed_network_costs():
+    found = items_by_resource("prod")
+    assert found["NAT gateway"].usd_month == pytest.approx(0.045 * HOURS)
+    assert found["Public IPv4 of the load balancer"].usd_month == pytest.approx(2 * 0.005 * HOURS)
+    assert found["Application Load Balancer"].usd_month == pytest.approx(
+        (0.0225 + 0.1 * 0.008) * HOURS
+    )
+    assert found["RDS PostgreSQL"].usd_month == pytest.approx(0.016 * HOURS)
+    assert found["RDS storage"].usd_month == pytest.approx(20 * 0.115)
+
+
+def test_dev_has_no_nat_no_load_balancer_and_one_public_task():
+    found = items_by_resource("dev")
+    assert "NAT gateway" not in found and "Application Load Balancer" not in found
+    assert found["Fargate service airflow"].usd_month == pytest.approx(
+        (0.5 * ARM_VCPU + 2 * ARM_GB) * HOURS
+    )
+    assert found["Public IPv4 of airflow"].usd_month == pytest.approx(0.005 * HOURS)
+
+
+def test_targets_prod_110_dev_45():
+    assert cost.total(cost.estimate("prod")) <= 110
+    assert cost.total(cost.estimate("dev")) <= 45
+
+
+def test_x86_costs_a_quarter_more_compute(monkeypatch):
+    """Switching the architecture in a profile changes only the Fargate lines, by the rate ratio."""
+    from deploy import profiles
+
+    arm = items_by_resource("dev")["Fargate service airflow"].usd_month
+    patched = {**profiles.PROFILES["dev"], "airflow": {**profiles.PROFILES["dev"]["airflow"]}}
+    patched["airflow"]["CpuArchitecture"] = "X86_64"
+    monkeypatch.setitem(profiles.PROFILES, "dev", patched)
+    x86 = items_by_resource("dev")["Fargate service airflow"].usd_month
+    assert x86 == pytest.approx((0.5 * X86_VCPU + 2 * X86_GB) * HOURS)
+    assert x86 / arm == pytest.approx(1.25, rel=0.01)
+
+
+def test_multi_az_doubles_the_database(monkeypatch):
+    from deploy import profiles
+
+    patched = {**profiles.PROFILES["prod"], "airflow": {**profiles.PROFILES["prod"]["airflow"]}}
+    patched["airflow"]["DbMultiAz"] = "true"
+    monkeypatch.setitem(profiles.PROFILES, "prod", patched)
+    assert items_by_resource("prod")["RDS PostgreSQL"].usd_month == pytest.approx(2 * 0.016 * HOURS)
+
+
+def test_comparisons():
+    found = cost.comparisons()
+    assert found["mwaa_mw1_small"][1] == pytest.approx(357.70)
+    old = (2 * X86_VCPU + 4 * X86_GB + 0.005 + 0.016) * HOURS + 20 * 0.115
+    assert found["old_single_task"][1] == pytest.approx(old)
+
+
+def test_cli_prints_the_table_and_json(capsys):
+    assert main(["cost"]) == 0
+    text = capsys.readouterr().out
+    assert "prod profile" in text and "dev profile" in text and "357.70" in text
+    assert main(["cost", "--json"]) == 0
+    totals = json.loads(capsys.readouterr().out)
+    assert totals["cost_prod_usd_month"] == round(cost.total(cost.estimate("prod")), 2)
+    assert set(totals) >= {"cost_prod_usd_month", "cost_dev_usd_month", "mwaa_mw1_small_usd_month"}
