@@ -1,0 +1,90 @@
+"""The secrets Airflow shares across components, and the Snowflake connection in SSM.
+
+Both live outside the stacks on purpose: the Fernet key must outlive any stack replacement (it
+decrypts stored connections), and CloudFormation can neither generate a valid Fernet key nor
+create SecureString parameters. Values are generated here, written once, and never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets as random  # the standard library module
+from typing import Any
+
+from deploy.inputs import DeployInputs
+
+SNOWFLAKE_PARAMETER = "/airflow/connections/snowflake_default"
+
+
+def core_secret_name(environment_name: str) -> str:
+    return f"{environment_name}/airflow/core"
+
+
+def generate_core_values() -> dict[str, str]:
+    return {
+        # Fernet: url-safe base64 of 32 random bytes
+        "fernet_key": base64.urlsafe_b64encode(random.token_bytes(32)).decode(),
+        # JWT secret: 64 random bytes or more (the generated default of 24 makes PyJWT warn)
+        "jwt_secret": random.token_urlsafe(64),
+        "api_secret_key": random.token_urlsafe(32),
+    }
+
+
+def ensure_core_secret(client: Any, environment_name: str) -> tuple[str, str]:
+    """Create the shared secret, or add only the keys it lacks. Returns (ARN, what happened)."""
+    name = core_secret_name(environment_name)
+    try:
+        current = client.get_secret_value(SecretId=name)
+    except client.exceptions.ResourceNotFoundException:
+        created = client.create_secret(
+            Name=name,
+            Description="Airflow Fernet key, JWT secret and API secret key (make deploy)",
+            SecretString=json.dumps(generate_core_values()),
+        )
+        return created["ARN"], "created"
+    values = json.loads(current["SecretString"])
+    missing = {k: v for k, v in generate_core_values().items() if not values.get(k)}
+    if missing:
+        client.put_secret_value(SecretId=name, SecretString=json.dumps({**values, **missing}))
+        return current["ARN"], f"added {', '.join(sorted(missing))}"
+    return current["ARN"], "unchanged"
+
+
+def snowflake_connection(inputs: DeployInputs) -> str:
+    """The snowflake_default connection, key-pair authentication (no password sign-in)."""
+    connection: dict[str, Any] = {
+        "conn_type": "snowflake",
+        "login": inputs.snowflake_user,
+        "extra": {
+            "account": inputs.snowflake_account,
+            "warehouse": inputs.snowflake_warehouse,
+            "database": inputs.snowflake_database,
+            "role": inputs.snowflake_role,
+            "private_key_content": inputs.snowflake_private_key,
+        },
+    }
+    if inputs.snowflake_private_key_passphrase:
+        # the provider uses the connection password as the private key's passphrase
+        connection["password"] = inputs.snowflake_private_key_passphrase
+    return json.dumps(connection, sort_keys=True)
+
+
+def ensure_snowflake_connection(client: Any, inputs: DeployInputs) -> str:
+    value = snowflake_connection(inputs)
+    try:
+        current = client.get_parameter(Name=SNOWFLAKE_PARAMETER, WithDecryption=True)
+        if current["Parameter"]["Value"] == value:
+            return "unchanged"
+        action = "updated"
+    except client.exceptions.ParameterNotFound:
+        action = "created"
+    client.put_parameter(
+        Name=SNOWFLAKE_PARAMETER,
+        Description="Airflow connection snowflake_default (key-pair auth), written by make deploy",
+        Value=value,
+        Type="SecureString",
+        Overwrite=True,
+        Tier="Advanced" if len(value) > 4096 else "Standard",
+    )
+    return action

@@ -1,0 +1,169 @@
+"""Everything `make deploy` needs, checked before anything is changed.
+
+Each refusal says what is wrong, where it came from (flag or environment variable) and what is
+allowed, so the person running the deploy can fix it without reading this code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9-]{1,20}")
+REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+# <orgname>-<account_name> or a legacy locator such as xy12345.us-east-1
+SNOWFLAKE_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_.-]+)?")
+SNOWFLAKE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+IMAGE_URI = re.compile(r"[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})")
+SECRET_KEY_HEADERS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+
+class InputError(ValueError):
+    """A deploy input is missing or not allowed; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class DeployInputs:
+    profile: str
+    region: str
+    environment_name: str
+    allowed_cidr: str
+    snowflake_account: str
+    snowflake_user: str
+    snowflake_private_key: str  # PEM text, never printed
+    snowflake_private_key_passphrase: str | None
+    snowflake_warehouse: str
+    snowflake_database: str
+    snowflake_role: str
+    image_uri: str | None = None
+    certificate_arn: str = ""
+    snowflake_iam_user_arn: str = ""
+    snowflake_external_id: str = "pending-snowflake-integration"
+
+
+def check_cidr(value: str, source: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise InputError(f"{source}: {value!r} is not a network in CIDR form ({error})") from None
+    if network.version != 4:
+        raise InputError(f"{source}: {value!r} is IPv6; give an IPv4 CIDR such as 203.0.113.7/32")
+    if network.prefixlen < 8:
+        raise InputError(
+            f"{source}: {value!r} would open Airflow to (almost) the whole internet; "
+            "give your own network, /8 to /32, e.g. your public IP with /32"
+        )
+    return str(network)
+
+
+def check_private_key(path_text: str, source: str) -> str:
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise InputError(f"{source}: no file at {path}; give the PEM private key of the user")
+    text = path.read_text(errors="replace").strip()
+    if not text.startswith(SECRET_KEY_HEADERS):
+        raise InputError(
+            f"{source}: {path} is not a PKCS#8 PEM private key (it must start with "
+            f"{' or '.join(SECRET_KEY_HEADERS)}); create one with `openssl genrsa 2048 | "
+            "openssl pkcs8 -topk8 -v2 des3 -inform PEM -out rsa_key.p8`"
+        )
+    return text + "\n"
+
+
+def _pick(flags: dict[str, str | None], env: dict[str, str], flag: str, variable: str) -> tuple:
+    value = flags.get(flag)
+    if value:
+        return value, f"--{flag.replace('_', '-')}"
+    return env.get(variable, ""), f"environment variable {variable}"
+
+
+def _required(value: str, source: str, what: str) -> str:
+    if not value:
+        raise InputError(f"{source} is missing: {what}")
+    return value
+
+
+def _matching(value: str, pattern: re.Pattern, source: str, allowed: str) -> str:
+    if not pattern.fullmatch(value):
+        raise InputError(f"{source}: {value!r} is not allowed; expected {allowed}")
+    return value
+
+
+def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> DeployInputs:
+    """Build and validate the inputs from command-line flags, then environment variables."""
+    env = dict(os.environ if env is None else env)
+
+    def pick(flag: str, variable: str):
+        return _pick(flags, env, flag, variable)
+
+    region, src = pick("region", "AWS_REGION")
+    region = region or env.get("AWS_DEFAULT_REGION", "")
+    _required(region, src, "the AWS region to deploy to, e.g. us-east-1")
+    _matching(region, REGION, src, "an AWS region name such as us-east-1")
+
+    name, src = pick("environment_name", "DEPLOY_ENVIRONMENT_NAME")
+    name = _matching(name or "airflow", ENVIRONMENT_NAME, src, "lower case, 2-21 chars, [a-z0-9-]")
+
+    cidr, src = pick("allowed_cidr", "DEPLOY_ALLOWED_CIDR")
+    _required(cidr, src, "the network allowed to reach the Airflow UI, e.g. 203.0.113.7/32")
+    cidr = check_cidr(cidr, src)
+
+    account, src = pick("snowflake_account", "SNOWFLAKE_ACCOUNT")
+    _required(account, src, "your Snowflake account identifier, e.g. myorg-myaccount")
+    _matching(account, SNOWFLAKE_ACCOUNT, src, "<orgname>-<account_name> or <locator>.<region>")
+
+    user, src = pick("snowflake_user", "SNOWFLAKE_USER")
+    _required(user, src, "the Snowflake user Airflow signs in as (key-pair authentication)")
+    _matching(user, SNOWFLAKE_IDENTIFIER, src, "a Snowflake identifier, letters, digits, _ and $")
+
+    key_path, src = pick("snowflake_private_key_file", "SNOWFLAKE_PRIVATE_KEY_FILE")
+    _required(key_path, src, "the path of the user's PEM private key (key-pair authentication)")
+    key = check_private_key(key_path, src)
+    passphrase = env.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE") or None
+    if "ENCRYPTED" in key.splitlines()[0] and not passphrase:
+        raise InputError(
+            f"{src}: the private key is encrypted; set SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"
+        )
+
+    names = {}
+    for flag, variable, default in (
+        ("snowflake_warehouse", "SNOWFLAKE_WAREHOUSE", "etl_wh"),
+        ("snowflake_database", "SNOWFLAKE_DATABASE", "raw"),
+        ("snowflake_role", "SNOWFLAKE_ROLE", "etl"),
+    ):
+        value, src = pick(flag, variable)
+        names[flag] = _matching(
+            value or default, SNOWFLAKE_IDENTIFIER, src, "a Snowflake identifier"
+        )
+
+    image, src = pick("image_uri", "DEPLOY_IMAGE_URI")
+    if image:
+        _matching(image, IMAGE_URI, src, "<registry>/<repository>:<tag> or @sha256:<digest>")
+
+    return DeployInputs(
+        profile=flags.get("profile") or "prod",
+        region=region,
+        environment_name=name,
+        allowed_cidr=cidr,
+        snowflake_account=account,
+        snowflake_user=user,
+        snowflake_private_key=key,
+        snowflake_private_key_passphrase=passphrase,
+        image_uri=image or None,
+        certificate_arn=pick("certificate_arn", "DEPLOY_CERTIFICATE_ARN")[0],
+        snowflake_iam_user_arn=pick("snowflake_iam_user_arn", "SNOWFLAKE_IAM_USER_ARN")[0],
+        snowflake_external_id=pick("snowflake_external_id", "SNOWFLAKE_EXTERNAL_ID")[0]
+        or "pending-snowflake-integration",
+        **names,
+    )
+
+
+def collect_region(flag: str | None, env: dict[str, str] | None = None) -> str:
+    env = dict(os.environ if env is None else env)
+    region = flag or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "")
+    source = "--region" if flag else "environment variable AWS_REGION"
+    _required(region, source, "the AWS region, e.g. us-east-1")
+    return _matching(region, REGION, source, "an AWS region name such as us-east-1")

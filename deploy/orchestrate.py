@@ -1,0 +1,209 @@
+"""`make deploy` and `make destroy`: the steps, in order, each idempotent.
+
+Prerequisites and inputs are checked first (inputs.collect, check_prerequisites) so that a refusal
+never leaves anything half-changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from deploy import airflow_secrets, image, profiles, stacks
+from deploy.inputs import DeployInputs, InputError
+from deploy.migration import run_migration
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Clients:
+    """boto3 clients of one region (tests point them at a moto server)."""
+
+    sts: Any
+    cloudformation: Any
+    secretsmanager: Any
+    ssm: Any
+    ecr: Any
+    ecs: Any
+    ec2: Any
+
+    @classmethod
+    def create(cls, session: Any, endpoint_url: str | None = None) -> Clients:
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=endpoint_url)
+
+        names = ("sts", "cloudformation", "secretsmanager", "ssm", "ecr", "ecs", "ec2")
+        return cls(**{name: client(name) for name in names})
+
+
+def check_prerequisites(inputs: DeployInputs, clients: Clients, docker: bool) -> str:
+    """Credentials work, and the image can be had. Returns the AWS account id."""
+    if inputs.profile not in profiles.PROFILES:
+        raise InputError(f"--profile {inputs.profile!r}: choose one of {sorted(profiles.PROFILES)}")
+    try:
+        account = clients.sts.get_caller_identity()["Account"]
+    except Exception as error:  # noqa: BLE001 - any failure here means the same thing
+        raise InputError(
+            f"AWS credentials do not work ({type(error).__name__}: {error}); configure them with "
+            "`aws configure` or AWS_PROFILE, then run make deploy again"
+        ) from None
+    if not inputs.image_uri and not docker:
+        raise InputError(
+            "Docker is not available to build the image: install Docker, or build and push the "
+            "image yourself and pass --image-uri <registry>/<repository>:<tag>"
+        )
+    return account
+
+
+def _airflow_parameters(inputs: DeployInputs, secret_arn: str, image_uri: str, count: int) -> dict:
+    return {
+        **profiles.overrides(inputs.profile, "airflow"),
+        "EnvironmentName": inputs.environment_name,
+        "ImageUri": image_uri,
+        "AirflowCoreSecretArn": secret_arn,
+        "AllowedCidr": inputs.allowed_cidr,
+        "CertificateArn": inputs.certificate_arn,
+        "ServiceDesiredCount": str(count),
+    }
+
+
+def _current_parameter(client: Any, name: str, key: str) -> str | None:
+    stack = stacks.describe(client, name) or {}
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    return values.get(key)
+
+
+def _migrate(inputs: DeployInputs, clients: Clients, network: dict, airflow: dict, say: Say):
+    placement = profiles.overrides(inputs.profile, "airflow")["TaskPlacement"]
+    subnets = network["PublicSubnetIds" if placement == "public" else "PrivateSubnetIds"]
+    run_migration(
+        clients.ecs,
+        cluster=network["ClusterName"],
+        task_definition=airflow["MigrationTaskDefinitionArn"],
+        subnets=subnets.split(","),
+        security_group=airflow["ServiceSecurityGroupId"],
+        assign_public_ip=airflow["TaskAssignPublicIp"],
+        log_group=airflow["ComponentLogGroupName"],
+        say=say,
+    )
+
+
+def deploy(
+    inputs: DeployInputs,
+    clients: Clients,
+    say: Say = print,
+    docker: bool | None = None,
+    migrate: Callable[..., None] = _migrate,
+    poll: float = 5.0,
+) -> dict[str, Any]:
+    docker = image.docker_available() if docker is None else docker
+    account = check_prerequisites(inputs, clients, docker)
+    env_name = inputs.environment_name
+    say(f"==> deploying {inputs.profile} profile as {env_name!r} to {account} {inputs.region}")
+
+    say("==> secrets")
+    secret_arn, secret_action = airflow_secrets.ensure_core_secret(clients.secretsmanager, env_name)
+    say(f"  {airflow_secrets.core_secret_name(env_name)}: {secret_action}")
+    connection_action = airflow_secrets.ensure_snowflake_connection(clients.ssm, inputs)
+    say(f"  {airflow_secrets.SNOWFLAKE_PARAMETER}: {connection_action}")
+
+    say("==> stacks")
+    actions = {}
+    network_parameters = {
+        **profiles.overrides(inputs.profile, "network"),
+        "EnvironmentName": env_name,
+    }
+    actions["network"], network = stacks.deploy(
+        clients.cloudformation, env_name, "network", network_parameters, say, poll
+    )
+    storage_parameters = {
+        **profiles.overrides(inputs.profile, "storage"),
+        "EnvironmentName": env_name,
+        "SnowflakeIamUserArn": inputs.snowflake_iam_user_arn,
+        "SnowflakeExternalId": inputs.snowflake_external_id,
+    }
+    actions["storage"], storage = stacks.deploy(
+        clients.cloudformation, env_name, "storage", storage_parameters, say, poll
+    )
+
+    say("==> image")
+    architecture = profiles.overrides(inputs.profile, "airflow")["CpuArchitecture"]
+    image_uri = inputs.image_uri or image.build_and_push(
+        clients.ecr, storage["ImageRepositoryUri"], architecture, say
+    )
+
+    # The schema must match the image before any component starts: a new image (or the first
+    # deploy) stops the components, migrates once, then starts them again.
+    airflow_name = stacks.stack_name(env_name, "airflow")
+    previous_image = _current_parameter(clients.cloudformation, airflow_name, "ImageUri")
+    migrated = False
+    if previous_image != image_uri:
+        say("==> airflow (components stopped for the migration)")
+        stopped = _airflow_parameters(inputs, secret_arn, image_uri, count=0)
+        stacks.deploy(clients.cloudformation, env_name, "airflow", stopped, say, poll)
+        migrate(inputs, clients, network, stacks.outputs(clients.cloudformation, airflow_name), say)
+        migrated = True
+    say("==> airflow")
+    running = _airflow_parameters(inputs, secret_arn, image_uri, count=1)
+    actions["airflow"], airflow = stacks.deploy(
+        clients.cloudformation, env_name, "airflow", running, say, poll
+    )
+    if migrated:
+        actions["airflow"] = "updated"
+
+    say("==> done")
+    say(f"  Airflow UI: {airflow.get('UiUrl', '(see the airflow stack outputs)')}")
+    say(f"  Snowflake stage URL: {storage.get('StageUrl')}")
+    say(f"  Storage integration role: {storage.get('SnowflakeStorageIntegrationRoleArn')}")
+    if not inputs.snowflake_iam_user_arn:
+        say(
+            "  Next (docs/deploy.md, step 2): create the storage integration with `make "
+            "snowflake-setup`, run DESC INTEGRATION s3_landing, then make deploy again with "
+            "SNOWFLAKE_IAM_USER_ARN and SNOWFLAKE_EXTERNAL_ID set"
+        )
+    return {"actions": actions, "migrated": migrated, "image_uri": image_uri, "outputs": airflow}
+
+
+def destroy(
+    environment_name: str,
+    clients: Clients,
+    delete_database: bool,
+    say: Say = print,
+    poll: float = 5.0,
+) -> dict[str, str]:
+    """Delete the stacks in reverse order, then the secrets; the stage bucket is retained."""
+    airflow_name = stacks.stack_name(environment_name, "airflow")
+    if _current_parameter(clients.cloudformation, airflow_name, "DbDeletionProtection") == "true":
+        if not delete_database:
+            raise InputError(
+                f"{airflow_name} has database deletion protection on (prod profile): pass "
+                "--delete-database to turn it off and delete (a final snapshot is kept)"
+            )
+        stack = stacks.describe(clients.cloudformation, airflow_name)
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+        parameters["DbDeletionProtection"] = "false"
+        say("==> turning off database deletion protection")
+        stacks.deploy(clients.cloudformation, environment_name, "airflow", parameters, say, poll)
+    done = {}
+    for stack in reversed(stacks.STACKS_IN_ORDER):
+        say(f"==> deleting {stacks.stack_name(environment_name, stack)}")
+        done[stack] = stacks.delete(clients.cloudformation, environment_name, stack, say, poll)
+    say("==> deleting secrets")
+    name = airflow_secrets.core_secret_name(environment_name)
+    try:
+        # recoverable for 7 days: the Fernet key decrypts connections stored in a DB snapshot
+        clients.secretsmanager.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+        done["shared_secrets"] = "scheduled for deletion in 7 days"
+    except clients.secretsmanager.exceptions.ResourceNotFoundException:
+        done["shared_secrets"] = "absent"
+    try:
+        clients.ssm.delete_parameter(Name=airflow_secrets.SNOWFLAKE_PARAMETER)
+        done["snowflake_connection"] = "deleted"
+    except clients.ssm.exceptions.ParameterNotFound:
+        done["snowflake_connection"] = "absent"
+    for key, value in done.items():
+        say(f"  {key}: {value}")
+    say("  the stage bucket is retained (DeletionPolicy: Retain); empty and delete it yourself")
+    return done
