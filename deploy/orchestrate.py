@@ -155,8 +155,12 @@ def deploy(
 
     say("==> done")
     say(f"  Airflow UI: {airflow.get('UiUrl', '(see the airflow stack outputs)')}")
-    say(f"  Snowflake stage URL: {storage.get('StageUrl')}")
-    say(f"  Storage integration role: {storage.get('SnowflakeStorageIntegrationRoleArn')}")
+    for label, key in (
+        ("Snowflake stage URL", "StageUrl"),
+        ("Storage integration role", "SnowflakeStorageIntegrationRoleArn"),
+    ):
+        if storage.get(key):  # also the values for SNOWFLAKE_STAGE_URL / _STORAGE_ROLE_ARN
+            say(f"  {label}: {storage[key]}")
     if not inputs.snowflake_iam_user_arn:
         say(
             "  Next (docs/deploy.md, step 2): create the storage integration with `make "

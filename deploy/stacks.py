@@ -46,6 +46,18 @@ def outputs(client: Any, name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
+def _same_template(client: Any, name: str, body: str) -> bool:
+    deployed = client.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+    if isinstance(deployed, str):
+        return templates.parse(deployed) == templates.parse(body)
+    return deployed == templates.parse(body)
+
+
+def _same_parameters(stack: dict[str, Any], wanted: dict[str, str]) -> bool:
+    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    return all(deployed.get(key, "") == value for key, value in wanted.items())
+
+
 def _wait_change_set(client: Any, name: str, change_set: str, poll: float) -> dict[str, Any]:
     while True:
         found = client.describe_change_set(StackName=name, ChangeSetName=change_set)
@@ -90,12 +102,16 @@ def deploy(
     existing = describe(client, name)
     if existing and existing["StackStatus"] == "ROLLBACK_COMPLETE":
         raise StackError(f"{name} failed its first creation; run `make destroy` then deploy again")
+    body = templates.template_path(stack).read_text()
+    if existing and _same_template(client, name, body) and _same_parameters(existing, parameters):
+        say(f"  {name}: no changes")
+        return "unchanged", outputs(client, name)
     change_set = f"deploy-{int(time.time())}"
     client.create_change_set(
         StackName=name,
         ChangeSetName=change_set,
         ChangeSetType="UPDATE" if existing else "CREATE",
-        TemplateBody=templates.template_path(stack).read_text(),
+        TemplateBody=body,
         Parameters=[
             {"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())
         ],

@@ -42,8 +42,12 @@ def template_path(stack: str) -> Path:
     return TEMPLATE_DIR / f"{stack}.yml"
 
 
+def parse(text: str) -> dict[str, Any]:
+    return yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load(stack: str) -> dict[str, Any]:
-    return yaml.load(template_path(stack).read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return parse(template_path(stack).read_text())
 
 
 def parameter_values(template: dict[str, Any], overrides: dict[str, Any]) -> dict[str, str]:

@@ -1,0 +1,60 @@
+"""The deploy CLI refuses bad input with a message that names the input and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy import inputs
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DEPLOY_ALLOWED_CIDR", "0.0.0.0/0", "whole internet"),
+        ("DEPLOY_ALLOWED_CIDR", "10.0.0.0/7", "whole internet"),
+        ("DEPLOY_ALLOWED_CIDR", "10.0.0.1/8", "not a network"),  # host bits set
+        ("DEPLOY_ALLOWED_CIDR", "2001:db8::/32", "IPv6"),
+        ("DEPLOY_ALLOWED_CIDR", "", "DEPLOY_ALLOWED_CIDR is missing"),
+        ("AWS_REGION", "mars-1", "AWS region"),
+        ("SNOWFLAKE_ACCOUNT", "my account; drop", "SNOWFLAKE_ACCOUNT"),
+        ("SNOWFLAKE_USER", "", "SNOWFLAKE_USER is missing"),
+        ("SNOWFLAKE_USER", "x'; --", "Snowflake identifier"),
+        ("SNOWFLAKE_PRIVATE_KEY_FILE", "/nonexistent/key.p8", "no file at /nonexistent/key.p8"),
+        ("SNOWFLAKE_WAREHOUSE", "wh; drop table", "Snowflake identifier"),
+        ("DEPLOY_IMAGE_URI", "not an image", "DEPLOY_IMAGE_URI"),
+    ],
+)
+def test_refusals(deploy_env, variable, value, message):
+    env = {**deploy_env, variable: value}
+    if variable == "AWS_REGION":
+        env.pop("AWS_DEFAULT_REGION", None)
+    with pytest.raises(inputs.InputError, match=message):
+        inputs.collect({}, env)
+
+
+def test_a_file_that_is_not_a_pem_key_is_refused(deploy_env, tmp_path):
+    path = tmp_path / "key.pub"
+    path.write_text("ssh-rsa AAAA... user@host\n")
+    with pytest.raises(inputs.InputError, match="not a PKCS#8 PEM private key"):
+        inputs.collect({}, {**deploy_env, "SNOWFLAKE_PRIVATE_KEY_FILE": str(path)})
+
+
+def test_an_encrypted_key_needs_its_passphrase(deploy_env, tmp_path):
+    path = tmp_path / "enc.p8"
+    path.write_text(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    )
+    with pytest.raises(inputs.InputError, match="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
+        inputs.collect({}, {**deploy_env, "SNOWFLAKE_PRIVATE_KEY_FILE": str(path)})
+    env = {**deploy_env, "SNOWFLAKE_PRIVATE_KEY_FILE": str(path)}
+    env["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"] = "correct horse"  # noqa: S105 - test value
+    assert inputs.collect({}, env).snowflake_private_key_passphrase == "correct horse"
+
+
+def test_flags_win_over_environment(deploy_env):
+    found = inputs.collect({"allowed_cidr": "198.51.100.0/24", "profile": "dev"}, deploy_env)
+    assert found.allowed_cidr == "198.51.100.0/24"
+    assert found.profile == "dev"
+    assert found.environment_name == "airflow"
+    assert (found.snowflake_warehouse, found.snowflake_database) == ("etl_wh", "raw")
+    assert found.snowflake_private_key.startswith("-----BEGIN PRIVATE KEY-----")
