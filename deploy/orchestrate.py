@@ -90,6 +90,21 @@ def _migrate(inputs: DeployInputs, clients: Clients, network: dict, airflow: dic
     )
 
 
+def _task_address(clients: Clients, cluster: str, service: str) -> str | None:
+    """The UI address of a load-balancer-free profile: the api-server task's public IP."""
+    try:
+        arns = clients.ecs.list_tasks(cluster=cluster, serviceName=service)["taskArns"]
+        tasks = clients.ecs.describe_tasks(cluster=cluster, tasks=arns[:1])["tasks"] if arns else []
+        details = [d for t in tasks for a in t.get("attachments", []) for d in a["details"]]
+        (eni,) = [d["value"] for d in details if d["name"] == "networkInterfaceId"]
+        (interface,) = clients.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])[
+            "NetworkInterfaces"
+        ]
+        return f"http://{interface['Association']['PublicIp']}:8080"
+    except (KeyError, ValueError, clients.ecs.exceptions.ClientError):
+        return None  # not running yet: the ECS console shows the task's public IP
+
+
 def deploy(
     inputs: DeployInputs,
     clients: Clients,
@@ -154,7 +169,10 @@ def deploy(
         actions["airflow"] = "updated"
 
     say("==> done")
-    say(f"  Airflow UI: {airflow.get('UiUrl', '(see the airflow stack outputs)')}")
+    ui = airflow.get("UiUrl", "(see the airflow stack outputs)")
+    if profiles.overrides(inputs.profile, "airflow")["UseLoadBalancer"] == "disabled":
+        ui = _task_address(clients, network.get("ClusterName", ""), "airflow") or ui
+    say(f"  Airflow UI: {ui}")
     for label, key in (
         ("Snowflake stage URL", "StageUrl"),
         ("Storage integration role", "SnowflakeStorageIntegrationRoleArn"),

@@ -234,3 +234,25 @@ def test_outputs_are_read_from_the_stack(aws, stand_in_templates):
     assert found["UiUrl"] == "http://airflow-alb.example"
     assert found["MigrationTaskDefinitionArn"].endswith("task-definition/m:1")
     assert stacks.outputs(aws.cloudformation, "airflow-absent") == {}
+
+
+def test_dev_profile_deploys_without_load_balancer_and_nat(
+    aws, stand_in_templates, deploy_env, migrations
+):
+    collected = inputs.collect({"profile": "dev"}, deploy_env)
+    said = []
+    orchestrate.deploy(collected, aws, say=said.append, docker=False, migrate=migrations, poll=0.05)
+    network = stack_parameters(aws, "airflow-network")
+    airflow = stack_parameters(aws, "airflow-airflow")
+    assert network["NatGateway"] == "none"
+    assert (airflow["UseLoadBalancer"], airflow["TaskPlacement"], airflow["Layout"]) == (
+        "disabled",
+        "public",
+        "combined",
+    )
+    assert airflow["DbDeletionProtection"] == "false"
+    # no task runs on moto: the address falls back to the stack output's explanation
+    assert any(line.startswith("  Airflow UI:") for line in said)
+    # dev has no deletion protection: destroy needs no extra flag
+    done = orchestrate.destroy("airflow", aws, delete_database=False, say=said.append, poll=0.05)
+    assert done["airflow"] == "deleted"
