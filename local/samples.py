@@ -49,6 +49,8 @@ def sample_objects() -> Iterator[tuple[str, Callable[[], bytes]]]:
 
 def land(s3, bucket: str, echo=print) -> dict[str, int]:
     """Upload missing sample files; return counts of uploaded and already-present files."""
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
     existing = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=LANDING_PREFIX):
         existing.update(obj["Key"] for obj in page.get("Contents", []))

@@ -7,6 +7,7 @@ test/local/test_snowflake_server.py guards the behaviour we rely on.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 # Statements a real account needs but the emulator cannot parse. They become no-ops here only;
@@ -47,6 +48,7 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     fs.duck_conn.register_filesystem(s3)
     server.shared_fs = fs
     _name_failed_files_in_copy_errors()
+    _keep_load_history_on_create_if_not_exists()
     logging.getLogger("fakesnow").setLevel(logging.INFO)
     uvicorn.run(
         server.app,
@@ -77,3 +79,36 @@ def _name_failed_files_in_copy_errors() -> None:
             raise ProgrammingError(msg=str(exc), errno=100069, sqlstate="22000") from None
 
     fakesnow.cursor.copy_into = copy_into
+
+
+_CREATE_IF_NOT_EXISTS = re.compile(
+    r"^\s*create\s+table\s+if\s+not\s+exists\s+(\w+)\.(\w+)\.(\w+)\b", re.IGNORECASE
+)
+
+
+def _keep_load_history_on_create_if_not_exists() -> None:
+    """Make CREATE TABLE IF NOT EXISTS of an existing table a no-op, as in Snowflake.
+
+    fakesnow 0.12.1 clears a table's load history on every CREATE TABLE, even when IF NOT EXISTS
+    keeps the table, so the next COPY would load every file again. Guarded by
+    test/local/test_snowflake_server.py.
+    """
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    original = FakeSnowflakeCursor.execute
+
+    def execute(self, command, *args, **kwargs):
+        match = _CREATE_IF_NOT_EXISTS.match(command) if isinstance(command, str) else None
+        if match:
+            database, schema, table = (part.upper() for part in match.groups())
+            exists = self._duck_conn.execute(
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE upper(table_catalog) = ? AND upper(table_schema) = ? "
+                "AND upper(table_name) = ?",
+                [database, schema, table],
+            ).fetchone()
+            if exists:
+                command = f"SELECT '{table} already exists, statement succeeded.' AS status"
+        return original(self, command, *args, **kwargs)
+
+    FakeSnowflakeCursor.execute = execute

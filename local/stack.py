@@ -83,8 +83,6 @@ def prepare_data(settings: Settings, echo=print) -> None:
         aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
         region_name="us-east-1",
     )
-    if LANDING_BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=LANDING_BUCKET)
     counts = samples.land(s3, LANDING_BUCKET, echo=echo)
     echo(f"  sample files: {counts['uploaded']} landed, {counts['present']} already there")
     with use_connection_env(settings):

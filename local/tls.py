@@ -16,7 +16,8 @@ def ensure_certificates(tls_dir: Path) -> tuple[Path, Path, Path]:
     if not (ca_pem.exists() and cert_pem.exists() and key_pem.exists()):
         tls_dir.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA(organization_name="airflow-snowflake-fargate local CA")
-        server = ca.issue_cert("127.0.0.1", "localhost")
+        # "snowflake" is the service name in docker-compose-local.yml.
+        server = ca.issue_cert("127.0.0.1", "localhost", "snowflake")
         ca.cert_pem.write_to_path(str(ca_pem))
         server.cert_chain_pems[0].write_to_path(str(cert_pem))
         server.private_key_pem.write_to_path(str(key_pem))

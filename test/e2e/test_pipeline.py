@@ -1,0 +1,99 @@
+"""End to end through real Airflow processes (scheduler included) and the emulators.
+
+The tests run in order on one stack: first load, an idempotent re-run, a malformed file, the fix.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from local import pipeline, report
+from local.settings import LANDING_BUCKET
+
+from .expected import delays_by_origin_quarter, source_frames
+
+pytestmark = pytest.mark.e2e
+BAD_KEY = "landing/flights/2013-13-malformed.json"
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return source_frames()
+
+
+def _expected_counts(sources) -> dict[str, int]:
+    counts = {f"raw.nycflights.{name}": len(frame) for name, frame in sources.items()}
+    flights = len(sources["flights"])
+    counts.update(
+        {
+            "analytics.nycflights.flights": flights,
+            "analytics.nycflights.flights_enriched": flights,
+            "analytics.nycflights.dim_date": 365,
+            "analytics.nycflights.delays_by_origin_quarter": 3 * 4,
+        }
+    )
+    return counts
+
+
+def _audit(snowflake, run_id) -> dict[tuple[str, str], tuple[int, int]]:
+    return {(s, st): (n, int(r or 0)) for s, st, n, r in report.audit_of_run(snowflake, run_id)}
+
+
+def test_first_run_loads_everything_and_matches_the_source(stack, snowflake, sources):
+    _, api = stack
+    raw, analytics = pipeline.run_pipeline(api, timeout=900)
+    assert (raw.state, analytics.state) == ("success", "success"), (raw.tasks, analytics.tasks)
+    assert analytics.tasks and all(s == "success" for s in analytics.tasks.values())
+
+    audit = _audit(snowflake, raw.run_id)
+    assert audit[("flights", "LOADED")] == (12, len(sources["flights"]))
+    assert audit[("planes", "LOADED")] == (1, len(sources["planes"]))
+    assert report.table_counts(snowflake) == _expected_counts(sources)
+
+    expected = delays_by_origin_quarter(sources["flights"])
+    got = {
+        (origin, quarter): Decimal(str(delay)).quantize(Decimal("0.01"))
+        for origin, _year, quarter, delay, _n in report.delay_report(snowflake)
+    }
+    assert got == expected
+
+
+def test_second_run_loads_no_new_file_and_changes_no_count(stack, snowflake, sources):
+    _, api = stack
+    before = report.table_counts(snowflake)
+    raw, analytics = pipeline.run_pipeline(api, timeout=900)
+    assert (raw.state, analytics.state) == ("success", "success")
+    audit = _audit(snowflake, raw.run_id)
+    assert not [key for key in audit if key[1] == "LOADED"], audit
+    assert audit[("flights", "LOAD_SKIPPED")] == (12, 0)
+    assert report.table_counts(snowflake) == before == _expected_counts(sources)
+
+
+def test_malformed_file_fails_its_source_only_then_rerun_is_exact(stack, snowflake, s3, sources):
+    _, api = stack
+    good = sources["flights"].head(2).to_json(orient="records", lines=True)
+    s3.put_object(Bucket=LANDING_BUCKET, Key=BAD_KEY, Body=good + '{"year": 2013, "month": \n')
+    before = report.table_counts(snowflake)
+
+    (raw,) = pipeline.run_pipeline(api, timeout=900)
+    assert raw.state == "failed"
+    assert raw.failed_tasks == ["load_flights"]
+    assert {t: s for t, s in raw.tasks.items() if t != "load_flights"} == {
+        f"load_{n}": "success" for n in ("weather", "airports", "airlines", "planes")
+    }
+    with snowflake.cursor() as cur:
+        cur.execute(
+            "SELECT file, first_error FROM raw.ops.load_audit "
+            "WHERE dag_run_id = %s AND status = 'LOAD_FAILED'",
+            (raw.run_id,),
+        )
+        (failed_file, first_error), *rest = cur.fetchall()
+    assert rest == []
+    assert failed_file.endswith("flights/2013-13-malformed.json")
+    assert "2013-13-malformed.json" in first_error and "line 3" in first_error
+    assert report.table_counts(snowflake) == before  # nothing lost, nothing half-loaded
+
+    s3.delete_object(Bucket=LANDING_BUCKET, Key=BAD_KEY)
+    raw, analytics = pipeline.run_pipeline(api, timeout=900)
+    assert (raw.state, analytics.state) == ("success", "success")
+    assert report.table_counts(snowflake) == _expected_counts(sources)
