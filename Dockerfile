@@ -100,7 +100,6 @@ RUN uv pip install --no-cache \
         -r /tmp/requirements/requirements-dev.txt \
         -c /tmp/requirements/constraints.txt
 COPY local/ /opt/airflow/local/
-COPY docker/emulator_tls.py /opt/airflow/docker/emulator_tls.py
 ENV PYTHONPATH=/opt/airflow/plugins:/opt/airflow
 
 ############################################################################################

@@ -11,7 +11,6 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 INIT = "airflow-init"
 EMULATOR_SERVICES = (
     "s3",
-    "emulator-tls",
     "snowflake",
     "land-samples",
     "snowflake-setup",
@@ -46,7 +45,11 @@ def test_every_airflow_service_waits_for_the_init_to_complete(services, name):
 def test_the_init_migrates_the_database_once_postgres_is_healthy(services):
     init = services[INIT]
     assert init["command"] == ["db", "migrate"]
-    assert init["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert init["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        # REQUESTS_CA_BUNDLE may name fakesnow's CA (test_every_ca_trusting_service_waits_...)
+        "snowflake": {"condition": "service_healthy", "required": False},
+    }
     assert init["restart"] == "no"
     assert "healthcheck" not in init
 
@@ -136,23 +139,57 @@ def test_emulators_run_the_projects_local_launchers(services):
         "python", "-m", "local", "land-samples", "--s3-endpoint", "http://s3:5000",
     ]  # fmt: skip
     assert services["snowflake-setup"]["command"] == ["python", "-m", "local", "snowflake-setup"]
-    for name in ("s3", "emulator-tls", "snowflake", "land-samples", "snowflake-setup"):
+    for name in ("s3", "snowflake", "land-samples", "snowflake-setup"):
         assert services[name]["image"] == DEV_IMAGE
         assert services[name]["build"] == {"context": ".", "target": "dev"}
 
 
+TLS_VOLUME = "local-tls:/opt/airflow/.local/tls"
+
+
 def test_fakesnow_shares_its_ca_with_every_snowflake_client(services):
-    for writer in ("emulator-tls", "snowflake"):
-        assert "local-tls:/opt/airflow/.local/tls" in services[writer]["volumes"]
-    # the certificate names the service clients connect to, before fakesnow serves it
-    assert services["emulator-tls"]["command"] == [
-        "python", "docker/emulator_tls.py", "/opt/airflow/.local/tls",
-    ]  # fmt: skip
-    assert services["snowflake"]["depends_on"]["emulator-tls"] == {
-        "condition": "service_completed_successfully"
+    # the snowflake service alone writes the CA and certificate (its launcher issues them)
+    writers = [name for name, svc in services.items() if TLS_VOLUME in svc.get("volumes", [])]
+    assert writers == ["snowflake"]
+    for name in [*COMPONENTS, INIT, "pipeline-trigger", "snowflake-setup"]:
+        assert f"{TLS_VOLUME}:ro" in services[name]["volumes"], name
+
+
+def test_the_volume_is_where_the_launcher_writes_in_the_image(services, stages):
+    # local/settings.py: <state>/tls, state = $LOCAL_STACK_DIR or <repo>/.local, and the dev
+    # stage copies local/ to /opt/airflow/local/ (repo /opt/airflow)
+    assert "local/ /opt/airflow/local/" in stages["dev"].args("COPY")
+    assert "LOCAL_STACK_DIR" not in services["snowflake"]["environment"]
+    assert TLS_VOLUME.split(":", 1)[1] == "/opt/airflow/.local/tls"
+
+
+def ca_trusting(services: dict) -> dict[str, dict]:
+    """Services that read the shared CA (REQUESTS_CA_BUNDLE may point into the volume)."""
+    return {
+        name: svc for name, svc in services.items() if f"{TLS_VOLUME}:ro" in svc.get("volumes", [])
     }
-    for name in [*COMPONENTS, INIT, "snowflake-setup"]:
-        assert "local-tls:/opt/airflow/.local/tls:ro" in services[name]["volumes"], name
+
+
+def test_every_ca_trusting_service_waits_for_snowflake_to_be_healthy(services):
+    # the CA file exists only once the snowflake service has started; its health check passes
+    # only after a verified handshake (test_emulator_certificate.py)
+    trusting = ca_trusting(services)
+    assert set(trusting) == {*COMPONENTS, INIT, "pipeline-trigger", "snowflake-setup"}
+    for name, svc in trusting.items():
+        spec = svc["depends_on"]["snowflake"]
+        assert spec["condition"] == "service_healthy", name
+        # outside the profile the service does not exist: a service that runs without the
+        # profile must not require it
+        if "profiles" not in svc:
+            assert spec["required"] is False, name
+
+
+def test_the_snowflake_health_check_verifies_the_certificate_for_the_service_name(services):
+    (script,) = services["snowflake"]["healthcheck"]["test"][3:]
+    assert services["snowflake"]["healthcheck"]["test"][:3] == ["CMD", "python", "-c"]
+    assert "cafile='/opt/airflow/.local/tls/ca.pem'" in script
+    assert "server_hostname='snowflake'" in script
+    assert "('localhost', 8443)" in script
 
 
 def test_components_wait_for_emulator_setup_only_when_the_profile_is_on(services):

@@ -77,7 +77,6 @@ def test_the_dev_stage_adds_the_emulators_and_local(stages):
     assert stages["dev"].args("COPY") == [
         "requirements-dev.txt /tmp/requirements/",
         "local/ /opt/airflow/local/",
-        "docker/emulator_tls.py /opt/airflow/docker/emulator_tls.py",
     ]
 
 
