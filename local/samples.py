@@ -6,6 +6,7 @@ header (the package's own files); planes: Parquet. Files already present are not
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 from collections.abc import Callable, Iterator
@@ -37,11 +38,11 @@ def sample_objects() -> Iterator[tuple[str, Callable[[], bytes]]]:
 
     yield "planes/planes.parquet", planes
 
-    flights = pd.read_csv(data / "flights.csv.zip")
+    flights = functools.cache(lambda: pd.read_csv(data / "flights.csv.zip"))
     for month in range(1, 13):
 
         def month_json(month: int = month) -> bytes:
-            rows = flights[flights["month"] == month]
+            rows = flights()[flights()["month"] == month]
             return rows.to_json(orient="records", lines=True).encode()
 
         yield f"flights/2013-{month:02d}.json", month_json

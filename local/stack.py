@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 
 from local import processes
@@ -17,6 +18,7 @@ from local.settings import HOST, LANDING_BUCKET, Settings
 from local.tls import ensure_certificates
 
 EMULATORS = ("s3", "snowflake")
+DAG_IDS = ("snowflake_raw", "snowflake_analytics")
 
 
 def _emulator_argv(name: str, settings: Settings) -> list[str]:
@@ -126,7 +128,8 @@ def migrate(settings: Settings, echo=print) -> None:
     stamp.touch()
 
 
-def start_airflow(settings: Settings, echo=print) -> AirflowAPI:
+def start_airflow(settings: Settings, echo=print) -> None:
+    """Start the Airflow components that are not running; `wait_for_airflow` waits for them."""
     migrate(settings, echo)
     env = airflow_env(settings)
     for component in COMPONENTS:
@@ -141,6 +144,9 @@ def start_airflow(settings: Settings, echo=print) -> AirflowAPI:
             )
         pid = processes.start(settings, component, component_argv(component, settings), env)
         echo(f"  {component:<14} started (pid {pid})")
+
+
+def wait_for_airflow(settings: Settings) -> AirflowAPI:
     api = AirflowAPI(settings.api_url)
     processes.wait_until(
         api.healthy, 120, "the Airflow api-server", settings.log_dir / "api-server.log"
@@ -165,11 +171,19 @@ def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings)
 
 
 def up(settings: Settings, echo=print) -> AirflowAPI:
-    start_emulators(settings, echo)
-    prepare_data(settings, echo)
-    api = start_airflow(settings, echo)
-    wait_for_dags(api, ("snowflake_raw", "snowflake_analytics"), settings)
-    return api
+    """Start what is not running and prepare the data; Airflow boots while the data is landed."""
+    steps = [
+        ("emulators", lambda: start_emulators(settings, echo)),
+        ("airflow", lambda: start_airflow(settings, echo)),
+        ("sample data and Snowflake setup", lambda: prepare_data(settings, echo)),
+        ("api-server healthy", lambda: wait_for_airflow(settings)),
+        ("DAGs parsed", lambda: wait_for_dags(AirflowAPI(settings.api_url), DAG_IDS, settings)),
+    ]
+    for name, step in steps:
+        started = time.monotonic()
+        step()
+        echo(f"  .. {name}: {time.monotonic() - started:.1f} s")
+    return AirflowAPI(settings.api_url)
 
 
 def down(settings: Settings, echo=print) -> int:

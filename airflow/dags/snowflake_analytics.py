@@ -27,7 +27,7 @@ RAW_INPUTS = ("flights", "weather", "airports", "airlines", "planes")
 # table -> the analytics tables it is built from (its SQL file is sql/<table>.sql)
 MODELS = {
     "flights": [],
-    "dim_date": ["flights"],
+    "dim_date": [],
     "flights_enriched": ["flights"],
     "delays_by_origin_quarter": ["flights", "dim_date"],
 }
