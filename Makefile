@@ -64,3 +64,8 @@ destroy: $(STAMP)
 
 cost: $(STAMP)
 	@$(PY) -m deploy cost $(ARGS)
+
+# Benchmarks (figures, never asserted in tests): bench/results.json
+.PHONY: bench
+bench: $(STAMP)
+	@$(PY) -m bench.make_run

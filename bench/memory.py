@@ -1,0 +1,61 @@
+"""PSS of the local stack: every process `make run` started, with all its descendants."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+from local.airflow_env import COMPONENTS
+from local.processes import running_pid
+from local.settings import Settings
+from local.stack import EMULATORS
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def stack_pss_mb(settings: Settings) -> float:
+    roots = [running_pid(settings, name) for name in (*EMULATORS, *COMPONENTS)]
+    seen: set[int] = set()
+    todo = [pid for pid in roots if pid]
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.add(pid)
+            todo += _children(pid)
+    return sum(_pss_kb(pid) for pid in seen) / 1024
+
+
+class PeakSampler(threading.Thread):
+    """Samples the stack's PSS every `interval` seconds until stopped; keeps the peak."""
+
+    def __init__(self, settings: Settings, interval: float = 0.5):
+        super().__init__(daemon=True)
+        self.settings, self.interval, self.peak_mb = settings, interval, 0.0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, stack_pss_mb(self.settings))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self.join()
+        return self.peak_mb
