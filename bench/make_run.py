@@ -89,11 +89,12 @@ def main() -> None:
         stopped, warm, pipeline = [], [], []
         peak = 0.0
         for run in range(1, args.runs + 1):
-            seconds, _ = _make(clone, "run", env)
-            stopped.append(seconds)
-            figures["idle_pss_mb"] = stack_pss_mb(settings)
             sampler = PeakSampler(settings)
             sampler.start()
+            seconds, _ = _make(clone, "run", env)
+            stopped.append(seconds)
+            time.sleep(5)  # let the last task processes exit before reading the idle figure
+            figures["idle_pss_mb"] = stack_pss_mb(settings)
             seconds, output = _make(clone, "run", env)
             peak = max(peak, sampler.stop())
             warm.append(seconds)

@@ -48,14 +48,14 @@ class PeakSampler(threading.Thread):
     def __init__(self, settings: Settings, interval: float = 0.5):
         super().__init__(daemon=True)
         self.settings, self.interval, self.peak_mb = settings, interval, 0.0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.peak_mb = max(self.peak_mb, stack_pss_mb(self.settings))
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self) -> float:
-        self._stop.set()
+        self._halt.set()
         self.join()
         return self.peak_mb
