@@ -13,7 +13,8 @@ from local.settings import HOST
 
 
 def _run(args) -> int:
-    from local import pipeline, report, snowflake_setup, stack
+    from local import pipeline, report, stack
+    from local.airflow_env import connect_snowflake
 
     settings = settings_mod.load()
     timings = {"install": args.install_seconds} if args.install_seconds is not None else {}
@@ -28,7 +29,7 @@ def _run(args) -> int:
     if len(outcomes) > 1:
         timings["analytics"] = outcomes[1].seconds
     timings["pipeline total"] = time.monotonic() - t1
-    with stack.use_connection_env(settings), closing(snowflake_setup.connect()) as conn:
+    with closing(connect_snowflake(settings)) as conn:
         report.print_result(conn, outcomes, settings.api_port, timings)
     failed = [o for o in outcomes if o.state != "success"]
     for outcome in failed:

@@ -34,24 +34,37 @@ def _shared_secrets(settings: Settings) -> dict[str, str]:
     return json.loads(path.read_text())
 
 
+def snowflake_params(settings: Settings) -> dict:
+    """Connector parameters of the emulator (the local stack's `snowflake_default`)."""
+    return {
+        "user": "fake",
+        "password": "snow",
+        "account": "fakesnow",
+        "host": HOST,
+        "port": settings.snowflake_port,
+        "database": "raw",
+        "warehouse": "etl_wh",
+        "role": "etl",
+        "login_timeout": 20,
+        "network_timeout": 300,
+    }
+
+
 def snowflake_connection(settings: Settings) -> str:
+    params = snowflake_params(settings)
+    login, password = params.pop("user"), params.pop("password")
     return json.dumps(
-        {
-            "conn_type": "snowflake",
-            "login": "fake",
-            "password": "snow",
-            "extra": {
-                "account": "fakesnow",
-                "host": HOST,
-                "port": settings.snowflake_port,
-                "database": "raw",
-                "warehouse": "etl_wh",
-                "role": "etl",
-                "login_timeout": 20,
-                "network_timeout": 300,
-            },
-        }
+        {"conn_type": "snowflake", "login": login, "password": password, "extra": params}
     )
+
+
+def connect_snowflake(settings: Settings):
+    """A connector session on the emulator, without importing Airflow (fast, for reports)."""
+    # The connector reads the CA bundle when it is imported, so set it first.
+    os.environ["REQUESTS_CA_BUNDLE"] = str(settings.ca_bundle)
+    import snowflake.connector
+
+    return snowflake.connector.connect(**snowflake_params(settings))
 
 
 def aws_connection(settings: Settings) -> str:
@@ -124,4 +137,7 @@ def component_argv(component: str, settings: Settings) -> list[str]:
     airflow = [sys.executable, "-m", "airflow"]
     if component == "api-server":
         return [*airflow, "api-server", "--host", HOST, "--port", str(settings.api_port)]
+    if component in ("scheduler", "triggerer"):
+        # Task logs are local files the api-server reads; no log-serving sidecar needed.
+        return [*airflow, component, "--skip-serve-logs"]
     return [*airflow, component]

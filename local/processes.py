@@ -44,6 +44,12 @@ def running_pid(settings: Settings, name: str) -> int | None:
     return None
 
 
+def process_identity(settings: Settings, name: str) -> str | None:
+    """PID and start time of component `name` while it runs: unique across restarts."""
+    pid = running_pid(settings, name)
+    return f"{pid}:{_start_time(pid)}" if pid else None
+
+
 def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> int:
     """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log."""
     settings.pid_dir.mkdir(parents=True, exist_ok=True)

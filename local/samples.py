@@ -25,20 +25,25 @@ def data_dir() -> Path:
 
 def sample_objects() -> Iterator[tuple[str, Callable[[], bytes]]]:
     """Yield (key under the landing prefix, function producing the bytes)."""
-    import pandas as pd
-
     data = data_dir()
     for name in ("weather", "airports", "airlines"):
         yield f"{name}/{name}.csv", (data / f"{name}.csv").read_bytes
 
     def planes() -> bytes:
+        import pandas as pd
+
         buffer = io.BytesIO()
         pd.read_csv(data / "planes.csv").to_parquet(buffer, index=False)
         return buffer.getvalue()
 
     yield "planes/planes.parquet", planes
 
-    flights = functools.cache(lambda: pd.read_csv(data / "flights.csv.zip"))
+    @functools.cache
+    def flights():
+        import pandas as pd
+
+        return pd.read_csv(data / "flights.csv.zip")
+
     for month in range(1, 13):
 
         def month_json(month: int = month) -> bytes:

@@ -7,6 +7,7 @@ idempotent (IF NOT EXISTS), so re-applying is safe.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -77,6 +78,14 @@ def apply(conn, variables: dict[str, str], echo=print) -> int:
             except Exception as exc:
                 raise SetupError(f"{origin}: statement failed: {first_line}\n  {exc}") from exc
     return len(todo)
+
+
+def fingerprint(target: str) -> str:
+    """Identifies what an apply would run, and against which target."""
+    digest = hashlib.sha256(target.encode())
+    for path in [*sorted(SQL_DIR.glob("*.sql")), SOURCES]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def connect():

@@ -50,10 +50,12 @@ def _repo():
 
 
 def start_emulators(settings: Settings, echo=print) -> None:
+    """Start the emulators that are not running, side by side, then wait for their ports."""
     ensure_certificates(settings.tls_dir)
+    started = []
     for name, port in (("s3", settings.s3_port), ("snowflake", settings.snowflake_port)):
-        if processes.running_pid(settings, name):
-            echo(f"  {name:<14} already running (pid {processes.running_pid(settings, name)})")
+        if pid := processes.running_pid(settings, name):
+            echo(f"  {name:<14} already running (pid {pid})")
             continue
         if processes.port_open(port):
             raise RuntimeError(
@@ -63,6 +65,8 @@ def start_emulators(settings: Settings, echo=print) -> None:
         pid = processes.start(
             settings, name, _emulator_argv(name, settings), _emulator_env(settings)
         )
+        started.append((name, port, pid))
+    for name, port, pid in started:
         processes.wait_until(
             lambda port=port: processes.port_open(port),
             60,
@@ -87,6 +91,15 @@ def prepare_data(settings: Settings, echo=print) -> None:
     )
     counts = samples.land(s3, LANDING_BUCKET, echo=echo)
     echo(f"  sample files: {counts['uploaded']} landed, {counts['present']} already there")
+    # Re-applying is safe but costs seconds; skip it while the same emulator process already has
+    # exactly these files applied (a restarted emulator forgets its stages, so it gets them again).
+    stamp = settings.state_dir / "snowflake-setup.applied"
+    fingerprint = snowflake_setup.fingerprint(
+        processes.process_identity(settings, "snowflake") or ""
+    )
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        echo("  Snowflake setup: unchanged since the last apply to this emulator")
+        return
     with use_connection_env(settings):
         from contextlib import closing
 
@@ -94,6 +107,7 @@ def prepare_data(settings: Settings, echo=print) -> None:
             ran = snowflake_setup.apply(
                 conn, snowflake_setup.variables_from_env(), echo=lambda _line: None
             )
+    stamp.write_text(fingerprint)
     echo(f"  Snowflake setup: {ran} statements from sql/ and sources.yml applied")
 
 

@@ -13,7 +13,14 @@ DAGS = REPO / "airflow" / "dags"
 PLUGINS = REPO / "airflow" / "plugins"
 EXPECTED = {"snowflake_raw", "snowflake_analytics"}
 # Imported by tasks at run time only; a DAG file importing them at top level parses slowly.
-HEAVY_MODULES = ["snowflake.connector", "snowflake.snowpark", "pandas", "pyarrow", "duckdb"]
+HEAVY_MODULES = [
+    "snowflake.connector",
+    "snowflake.snowpark",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "boto3",
+]
 
 
 def _dagbag(folder: Path):
