@@ -107,7 +107,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "airflow" / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__PARALLELISM": os.environ.get("LOCAL_STACK_PARALLELISM", "3"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__FERNET_KEY": shared["fernet_key"],
@@ -127,6 +127,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # airflow_local_settings.py: preloads the Snowflake connector in the scheduler.
+            "PYTHONPATH": str(REPO / "local" / "airflow_settings"),
             "NO_PROXY": "127.0.0.1,localhost",
         }
     )
