@@ -9,11 +9,17 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from local import processes
 from local.airflow_api import AirflowAPI
-from local.airflow_env import COMPONENTS, airflow_env, component_argv, connection_env
+from local.airflow_env import (
+    COMPONENTS,
+    airflow_env,
+    component_argv,
+    connect_snowflake,
+    connection_env,
+)
 from local.settings import HOST, LANDING_BUCKET, Settings
 from local.tls import ensure_certificates
 
@@ -100,13 +106,11 @@ def prepare_data(settings: Settings, echo=print) -> None:
     if stamp.exists() and stamp.read_text() == fingerprint:
         echo("  Snowflake setup: unchanged since the last apply to this emulator")
         return
-    with use_connection_env(settings):
-        from contextlib import closing
-
-        with closing(snowflake_setup.connect()) as conn:
-            ran = snowflake_setup.apply(
-                conn, snowflake_setup.variables_from_env(), echo=lambda _line: None
-            )
+    # The emulator's own connection, without importing Airflow while Airflow boots beside us;
+    # `make snowflake-setup` applies the same statements through Airflow's snowflake_default.
+    variables = snowflake_setup.variables_from_env(connection_env(settings))
+    with closing(connect_snowflake(settings)) as conn:
+        ran = snowflake_setup.apply(conn, variables, echo=lambda _line: None)
     stamp.write_text(fingerprint)
     echo(f"  Snowflake setup: {ran} statements from sql/ and sources.yml applied")
 
