@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing
 
 from local import processes
 from local.airflow_api import AirflowAPI
@@ -113,18 +113,6 @@ def prepare_data(settings: Settings, echo=print) -> None:
         ran = snowflake_setup.apply(conn, variables, echo=lambda _line: None)
     stamp.write_text(fingerprint)
     echo(f"  Snowflake setup: {ran} statements from sql/ and sources.yml applied")
-
-
-@contextmanager
-def use_connection_env(settings: Settings):
-    """Point this process's Snowflake/AWS connections at the emulators for the duration."""
-    saved = dict(os.environ)
-    os.environ.update(connection_env(settings))
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def migrate(settings: Settings, echo=print) -> None:

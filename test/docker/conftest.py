@@ -59,32 +59,14 @@ def stages() -> dict[str, Stage]:
     return {stage.name: stage for stage in parse_dockerfile(DOCKERFILE.read_text())}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader for CloudFormation short-form tags: !Ref X -> {"Ref": "X"}, etc."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node):
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
 @pytest.fixture(scope="session")
 def cfn_containers() -> dict[str, list[dict]]:
     """Container definitions of every ECS task definition in cloudformation/airflow.yml, by name."""
     if not CLOUDFORMATION_AIRFLOW.exists():
         pytest.skip(f"{CLOUDFORMATION_AIRFLOW.relative_to(REPO)} does not exist yet")
-    template = yaml.load(CLOUDFORMATION_AIRFLOW.read_text(), Loader=_CfnLoader)
+    from deploy import templates
+
+    template = templates.parse(CLOUDFORMATION_AIRFLOW.read_text())
     containers: dict[str, list[dict]] = {}
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::ECS::TaskDefinition":

@@ -36,11 +36,10 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def snowflake(stack):
-    from local import snowflake_setup
-    from local import stack as stack_mod
+    from local.airflow_env import connect_snowflake
 
     settings, _ = stack
-    with stack_mod.use_connection_env(settings), closing(snowflake_setup.connect()) as conn:
+    with closing(connect_snowflake(settings)) as conn:
         yield conn
 
 
