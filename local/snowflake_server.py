@@ -23,6 +23,9 @@ EMULATOR_NOOPS = [
 ]
 
 
+MEMORY_LIMIT = "512MB"
+
+
 def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -> None:
     import importlib
 
@@ -38,6 +41,8 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     _, cert, key = ensure_certificates(tls_dir)
     db_dir.mkdir(parents=True, exist_ok=True)
     fs = FakeSnow(db_path=str(db_dir), nop_regexes=EMULATOR_NOOPS)
+    # Keep the emulator small beside Airflow: DuckDB would otherwise cache up to 80% of RAM.
+    fs.duck_conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     # moto accepts any credentials; listings cache off so files landed later are seen.
     s3 = s3fs.S3FileSystem(
         key="local",
