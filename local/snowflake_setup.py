@@ -8,6 +8,7 @@ idempotent (IF NOT EXISTS), so re-applying is safe.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ def statements(variables: dict[str, str], sql_dir: Path = SQL_DIR) -> Iterator[t
 
     for path in sorted(sql_dir.glob("*.sql")):
         text = render(path.read_text(), variables, str(path.relative_to(REPO)))
-        for statement, _ in split_statements(_StringIO(text), remove_comments=True):
+        for statement, _ in split_statements(io.StringIO(text), remove_comments=True):
             if statement.strip().rstrip(";").strip():
                 yield path.name, statement.strip().rstrip(";")
 
@@ -93,9 +94,3 @@ def connect():
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
     return SnowflakeHook(snowflake_conn_id="snowflake_default").get_conn()
-
-
-def _StringIO(text: str):  # noqa: N802 - split_statements wants a file-like object
-    import io
-
-    return io.StringIO(text)

@@ -20,7 +20,7 @@ from local.airflow_env import (
     connect_snowflake,
     connection_env,
 )
-from local.settings import HOST, LANDING_BUCKET, Settings
+from local.settings import HOST, LANDING_BUCKET, REPO, Settings
 from local.tls import ensure_certificates
 
 EMULATORS = ("s3", "snowflake")
@@ -45,14 +45,8 @@ def _emulator_argv(name: str, settings: Settings) -> list[str]:
 def _emulator_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["LOCAL_STACK_DIR"] = str(settings.state_dir)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_repo()), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
-
-
-def _repo():
-    from local.settings import REPO
-
-    return REPO
 
 
 def start_emulators(settings: Settings, echo=print) -> None:
