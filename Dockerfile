@@ -52,6 +52,8 @@ ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
 COPY airflow/dags/ /opt/airflow/dags/
 COPY airflow/plugins/ /opt/airflow/plugins/
 COPY sql/ /opt/airflow/sql/
+# airflow_local_settings.py: the scheduler preloads the Snowflake connector before forking workers.
+COPY airflow/config/ /opt/airflow/config/
 COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/airflow-healthcheck
 
 # .local/tls is where the emulators profile shares fakesnow's CA (a named volume takes the

@@ -128,7 +128,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
             # airflow_local_settings.py: preloads the Snowflake connector in the scheduler.
-            "PYTHONPATH": str(REPO / "local" / "airflow_settings"),
+            "PYTHONPATH": str(REPO / "airflow" / "config"),
             "NO_PROXY": "127.0.0.1,localhost",
         }
     )

@@ -42,6 +42,8 @@ def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
     assert "airflow/dags/ /opt/airflow/dags/" in copies
     assert "airflow/plugins/ /opt/airflow/plugins/" in copies
     assert "sql/ /opt/airflow/sql/" in copies
+    # $AIRFLOW_HOME/config is on sys.path: airflow_local_settings.py preloads the connector.
+    assert "airflow/config/ /opt/airflow/config/" in copies
     (env,) = stages["app"].args("ENV")
     assert "AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags" in env
     assert "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins" in env

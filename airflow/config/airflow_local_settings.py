@@ -1,4 +1,5 @@
-"""Airflow's local-settings hook for the processes of the local stack.
+"""Airflow's local-settings hook ($AIRFLOW_HOME/config is on sys.path; the image copies this
+file there, the local stack puts this folder on PYTHONPATH).
 
 The scheduler imports what every task needs before it forks its LocalExecutor workers, so each
 task starts with it loaded instead of importing it again: the Snowflake connector alone imports
