@@ -86,7 +86,7 @@ def main() -> None:
             figures["cold_run_seconds"], _ = _make(clone, "run", cold_env)
             print(f"  make run: {figures['cold_run_seconds']:.1f} s", flush=True)
             _make(clone, "stop", env)
-        stopped, warm, pipeline = [], [], []
+        stopped, warm, pipeline, idle = [], [], [], []
         peak = 0.0
         for run in range(1, args.runs + 1):
             sampler = PeakSampler(settings)
@@ -94,7 +94,7 @@ def main() -> None:
             seconds, _ = _make(clone, "run", env)
             stopped.append(seconds)
             time.sleep(5)  # let the last task processes exit before reading the idle figure
-            figures["idle_pss_mb"] = stack_pss_mb(settings)
+            idle.append(stack_pss_mb(settings))
             seconds, output = _make(clone, "run", env)
             peak = max(peak, sampler.stop())
             warm.append(seconds)
@@ -102,7 +102,7 @@ def main() -> None:
             print(
                 f"run {run}: stack stopped {stopped[-1]:.1f} s, stack running {warm[-1]:.1f} s, "
                 f"trigger to analytics done {pipeline[-1]:.1f} s, idle PSS "
-                f"{figures['idle_pss_mb']:.0f} MB",
+                f"{idle[-1]:.0f} MB",
                 flush=True,
             )
             _make(clone, "stop", env)
@@ -110,6 +110,7 @@ def main() -> None:
             stopped_run_seconds=statistics.median(stopped),
             warm_run_seconds=statistics.median(warm),
             trigger_to_analytics_seconds=statistics.median(pipeline),
+            idle_pss_mb=statistics.median(idle),
             run_peak_pss_mb=peak,
         )
     finally:
