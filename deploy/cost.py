@@ -68,14 +68,13 @@ def _services(airflow: templates.Rendered, prices: dict[str, Any]) -> list[LineI
         )
         public = props["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"]
         if public == "ENABLED":
-            items.append(
-                LineItem(
-                    f"Public IPv4 of {props['ServiceName']}",
-                    f"{count} address(es)",
-                    count * prices["public_ipv4_hour"] * hours,
-                )
-            )
+            items.append(_public_ipv4(props["ServiceName"], count, prices))
     return items
+
+
+def _public_ipv4(owner: str, addresses: int, prices: dict[str, Any]) -> LineItem:
+    monthly = addresses * prices["public_ipv4_hour"] * prices["hours_per_month"]
+    return LineItem(f"Public IPv4 of {owner}", f"{addresses} address(es)", monthly)
 
 
 def _database(airflow: templates.Rendered, prices: dict[str, Any]) -> list[LineItem]:
@@ -124,13 +123,7 @@ def _load_balancer(
             addresses = len(
                 [n for n in network.resources_of_type("AWS::EC2::Subnet") if n.startswith("Public")]
             )
-            items.append(
-                LineItem(
-                    "Public IPv4 of the load balancer",
-                    f"{addresses} addresses",
-                    addresses * prices["public_ipv4_hour"] * hours,
-                )
-            )
+            items.append(_public_ipv4("the load balancer", addresses, prices))
     return items
 
 

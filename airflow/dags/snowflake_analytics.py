@@ -44,7 +44,8 @@ with DAG(
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    # Every build and check runs on the configured Snowflake connection.
+    default_args={**DEFAULT_ARGS, "conn_id": CONFIG.connection_id},
     template_searchpath=[str(HERE / "sql")],
     tags=["snowflake", "analytics"],
     doc_md=__doc__,
@@ -52,7 +53,6 @@ with DAG(
     builds = {
         name: SQLExecuteQueryOperator(
             task_id=f"build_{name}",
-            conn_id=CONFIG.connection_id,
             sql=f"{name}.sql",
             outlets=[table_asset(analytics_table(name))],
         )
@@ -66,7 +66,6 @@ with DAG(
     checks = [
         SQLColumnCheckOperator(
             task_id="check_flights_columns",
-            conn_id=CONFIG.connection_id,
             table=analytics_table("flights"),
             column_mapping={
                 "flight_id": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
@@ -79,7 +78,6 @@ with DAG(
         ),
         SQLTableCheckOperator(
             task_id="check_flights_reconcile_with_raw",
-            conn_id=CONFIG.connection_id,
             table=analytics_table("flights"),
             checks={
                 "row_count_equals_raw": {
@@ -93,7 +91,6 @@ with DAG(
         ),
         SQLTableCheckOperator(
             task_id="check_flights_enriched_reconcile",
-            conn_id=CONFIG.connection_id,
             table=analytics_table("flights_enriched"),
             checks={
                 "row_count_equals_flights": {
@@ -104,7 +101,6 @@ with DAG(
         ),
         SQLColumnCheckOperator(
             task_id="check_dim_date_columns",
-            conn_id=CONFIG.connection_id,
             table=analytics_table("dim_date"),
             column_mapping={
                 "date_day": {"null_check": {"equal_to": 0}, "unique_check": {"equal_to": 0}},
@@ -113,7 +109,6 @@ with DAG(
         ),
         SQLColumnCheckOperator(
             task_id="check_delays_columns",
-            conn_id=CONFIG.connection_id,
             table=analytics_table("delays_by_origin_quarter"),
             column_mapping={
                 "origin": {"null_check": {"equal_to": 0}},

@@ -64,6 +64,7 @@ def test_analytics_is_scheduled_on_the_raw_assets(dagbag):
     assert names == {
         f"raw.nycflights.{n}" for n in ("flights", "weather", "airports", "airlines", "planes")
     }
+    assert {t.conn_id for t in dag.tasks} == {"snowflake_default"}
     sql_files = {p.stem for p in (DAGS / "sql").glob("*.sql")}
     built = {t.task_id.removeprefix("build_") for t in dag.tasks if t.task_id.startswith("build_")}
     assert built == sql_files
