@@ -59,12 +59,13 @@ def statements(variables: dict[str, str], sql_dir: Path = SQL_DIR) -> Iterator[t
 
 
 def raw_table_statements() -> Iterator[tuple[str, str]]:
-    from snowflake_pipeline.config import load_config
+    from snowflake_pipeline.config import load_config, sources_file
     from snowflake_pipeline.sql_render import render_create_table
 
-    config = load_config(SOURCES)
+    path = sources_file(SOURCES)
+    config = load_config(path)
     for source in config.sources:
-        yield SOURCES.name, render_create_table(config, source)
+        yield path.name, render_create_table(config, source)
 
 
 def apply(conn, variables: dict[str, str], echo=print) -> int:

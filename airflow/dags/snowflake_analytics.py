@@ -16,11 +16,11 @@ from airflow.providers.common.sql.operators.sql import (
 from airflow.sdk import DAG
 
 from snowflake_pipeline.assets import table_asset
-from snowflake_pipeline.config import load_config
+from snowflake_pipeline.config import load_config, sources_file
 from snowflake_pipeline.dag_defaults import DEFAULT_ARGS, START_DATE
 
 HERE = Path(__file__).parent
-CONFIG = load_config(HERE / "config" / "sources.yml")
+CONFIG = load_config(sources_file(HERE / "config" / "sources.yml"))
 ANALYTICS_SCHEMA = "analytics.nycflights"
 # The raw tables the analytics SQL reads; the DAG runs once all of them have been updated.
 RAW_INPUTS = ("flights", "weather", "airports", "airlines", "planes")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 
-from snowflake_pipeline.config import load_config
+from snowflake_pipeline.config import load_config, sources_file
 from snowflake_pipeline.dag_defaults import DEFAULT_ARGS, START_DATE
 from snowflake_pipeline.raw_tasks import load_task
 
-CONFIG = load_config(Path(__file__).parent / "config" / "sources.yml")
+CONFIG = load_config(sources_file(Path(__file__).parent / "config" / "sources.yml"))
 
 with DAG(
     dag_id="snowflake_raw",

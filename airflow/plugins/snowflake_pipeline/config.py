@@ -7,6 +7,7 @@ names the file, the source, the key and what is allowed.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +31,15 @@ COLUMN_TYPE = re.compile(
     r"|BOOLEAN|DATE|TIME|TIMESTAMP|TIMESTAMP_NTZ|VARIANT)(\(\d+(,\s*\d+)?\))?$",
     re.IGNORECASE,
 )
+
+
+# Another sources file for the same DAGs (per environment, or a generated one for scale tests).
+SOURCES_FILE_ENV = "PIPELINE_SOURCES_FILE"
+
+
+def sources_file(default: str | Path) -> Path:
+    """The sources file the DAGs read: $PIPELINE_SOURCES_FILE when set, else `default`."""
+    return Path(os.environ.get(SOURCES_FILE_ENV) or default)
 
 
 class ConfigError(ValueError):
