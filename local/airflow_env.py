@@ -34,11 +34,42 @@ def _shared_secrets(settings: Settings) -> dict[str, str]:
     return json.loads(path.read_text())
 
 
+def _snowflake_key(settings: Settings) -> tuple[Path, str]:
+    """An encrypted RSA key and its passphrase, generated once (0600): key-pair sign-in, as in AWS.
+
+    The emulator accepts any credentials; real ones here let the tests prove that neither the key
+    nor its passphrase ever reaches a log.
+    """
+    path = settings.state_dir / "snowflake_key.p8"
+    secrets_path = settings.state_dir / "snowflake_key.passphrase"
+    if not path.exists() or not secrets_path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        passphrase = secrets.token_urlsafe(24)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
+        for target, content in ((path, pem), (secrets_path, passphrase.encode())):
+            target.unlink(missing_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+    return path, secrets_path.read_text()
+
+
 def snowflake_params(settings: Settings) -> dict:
     """Connector parameters of the emulator (the local stack's `snowflake_default`)."""
+    key_file, passphrase = _snowflake_key(settings)
     return {
         "user": "fake",
-        "password": "snow",
+        "authenticator": "SNOWFLAKE_JWT",
+        "private_key_file": str(key_file),
+        "private_key_file_pwd": passphrase,
         "account": "fakesnow",
         "host": HOST,
         "port": settings.snowflake_port,
@@ -51,10 +82,13 @@ def snowflake_params(settings: Settings) -> dict:
 
 
 def snowflake_connection(settings: Settings) -> str:
+    """Key-pair auth as `make deploy` writes it: PEM in the extra, its passphrase as password."""
     params = snowflake_params(settings)
-    login, password = params.pop("user"), params.pop("password")
+    login, passphrase = params.pop("user"), params.pop("private_key_file_pwd")
+    params.pop("authenticator")
+    params["private_key_content"] = Path(params.pop("private_key_file")).read_text()
     return json.dumps(
-        {"conn_type": "snowflake", "login": login, "password": password, "extra": params}
+        {"conn_type": "snowflake", "login": login, "password": passphrase, "extra": params}
     )
 
 
@@ -125,6 +159,10 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+            # Recover fast locally from a killed scheduler or task: a task whose process died is
+            # failed (and retried) after 30 s without heartbeat instead of 5 minutes.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+            "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
             # airflow_local_settings.py: preloads the Snowflake connector in the scheduler.

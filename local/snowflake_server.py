@@ -6,6 +6,8 @@ test/local/test_snowflake_server.py guards the behaviour we rely on.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
 from pathlib import Path
@@ -51,6 +53,7 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
         use_listings_cache=False,
     )
     fs.duck_conn.register_filesystem(s3)
+    _FILESYSTEMS["s3"] = s3
     server.shared_fs = fs
     _name_failed_files_in_copy_errors()
     _keep_load_history_on_create_if_not_exists()
@@ -65,25 +68,160 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     )
 
 
-def _name_failed_files_in_copy_errors() -> None:
-    """Report COPY parse errors as Snowflake does (a SQL error naming the file and line).
+# Snowflake's error codes for a bad staged file (100xxx) and for an unreadable stage (091003).
+# The pipeline fails a load at once on 100xxx and retries anything else, so the codes matter.
+DATA_ERRORS = (
+    ("Expected Number of Columns", 100080),
+    ("Could not convert", 100038),
+    ("Malformed JSON", 100069),
+    ("NOT NULL constraint", 100072),
+)
+BAD_FILE_ERRNO = 100069
+STAGE_ERRNO = 91003
+_STAGE_FILE = re.compile(r"read_(?:csv|json_objects|parquet)\('((?:[^']|'')+)'", re.IGNORECASE)
+# DuckDB's own JSON position counts records, one past the line; the line is added correctly below.
+_JSON_POSITION = re.compile(r' in file "[^"]*", at byte \d+ in (?:line|record/value) \d+')
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+# Filesystems registered on DuckDB by scheme, to re-read a bad file and name its line.
+_FILESYSTEMS: dict = {}
+_csv_columns: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("csv_columns")
 
-    fakesnow lets DuckDB's parse errors escape as HTTP 500, which the connector retries for
-    minutes and which hides the message; real Snowflake answers with a ProgrammingError.
+
+def _name_failed_files_in_copy_errors() -> None:
+    """Make COPY behave as Snowflake's does on bad files, and say so as Snowflake does.
+
+    fakesnow reads CSV with DuckDB's sniffer, so a row with too many columns, a header-only file
+    or an empty file fails with a confusing binder error, and its parse errors escape as HTTP 500
+    without the file. Here CSV is read strictly with the target table's column types (errors name
+    the line), and every COPY error is a ProgrammingError naming the file, the line where there
+    is one, and Snowflake's error code.
     """
     import duckdb
+    import fakesnow.copy_into
     import fakesnow.cursor
     from snowflake.connector.errors import ProgrammingError
 
-    original = fakesnow.cursor.copy_into
+    original_copy = fakesnow.cursor.copy_into
+    original_csv = fakesnow.copy_into.ReadCSV.read_expression
 
-    def copy_into(*args, **kwargs):
+    def read_csv_strictly(self, url):
+        expression = original_csv(self, url)
+        columns = _csv_columns.get({})
+        if not columns:
+            return expression
+        quote = self.quote or ""
+        options = [("auto_detect", False), ("delim", self.sep), ("escape", quote)]
+        if self.quote is None:
+            options.append(("quote", quote))
+        for name, value in [*options, ("strict_mode", True)]:
+            expression.append("expressions", self.make_eq(name, value))
+        import sqlglot
+
+        struct = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+        expression.append("expressions", sqlglot.parse_one(f"columns = {{{struct}}}"))
+        return expression
+
+    class NamingConnection:
+        """DuckDB as fakesnow's COPY uses it, with errors that name the staged file."""
+
+        def __init__(self, conn):
+            self._conn = conn
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+        def execute(self, sql, *args, **kwargs):
+            try:
+                return self._conn.execute(sql, *args, **kwargs)
+            except duckdb.Error as exc:
+                match = _STAGE_FILE.search(sql) if isinstance(sql, str) else None
+                if match is None:
+                    raise
+                raise _load_error(exc, match.group(1).replace("''", "'")) from None
+
+    def copy_into(duck_conn, current_database, current_schema, expr, *args, **kwargs):
+        token = _csv_columns.set(_table_types(duck_conn, expr, current_database, current_schema))
         try:
-            return original(*args, **kwargs)
+            return original_copy(
+                NamingConnection(duck_conn), current_database, current_schema, expr, *args, **kwargs
+            )
+        except (duckdb.IOException, duckdb.HTTPException) as exc:
+            # Listing the stage failed: the bucket is unreachable, not a bad file.
+            raise ProgrammingError(
+                msg=f"Failure using stage area. Cause: [{_first_line(exc)}]",
+                errno=STAGE_ERRNO,
+                sqlstate="XX000",
+            ) from None
         except duckdb.Error as exc:
-            raise ProgrammingError(msg=str(exc), errno=100069, sqlstate="22000") from None
+            raise ProgrammingError(msg=str(exc), sqlstate="XX000") from None
+        finally:
+            _csv_columns.reset(token)
 
     fakesnow.cursor.copy_into = copy_into
+    fakesnow.copy_into.ReadCSV.read_expression = read_csv_strictly
+
+
+def _table_types(duck_conn, expr, current_database, current_schema) -> dict[str, str]:
+    """column0.. -> DuckDB type of each column of the COPY's target table, for read_csv."""
+    table = expr.this if expr.this.__class__.__name__ == "Table" else expr.this.this
+    name = ".".join(
+        part for part in (table.catalog or current_database, table.db or current_schema, table.name)
+    )
+    try:
+        described = duck_conn.execute(f"DESCRIBE {name}").fetchall()
+    except Exception:  # noqa: BLE001 - fakesnow reports a missing table itself
+        return {}
+    kinds = [("VARCHAR" if kind == "JSON" else kind) for _, kind, *_ in described]
+    return {f"column{i}": kind for i, kind in enumerate(kinds)}
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _load_error(exc: Exception, url: str):
+    """A Snowflake-style ProgrammingError for a staged file that cannot be loaded."""
+    import duckdb
+    from snowflake.connector.errors import ProgrammingError
+
+    text = str(exc)
+    if isinstance(exc, duckdb.IOException | duckdb.HTTPException) and "parquet" not in text:
+        return ProgrammingError(
+            msg=f"Failure using stage area. Cause: [{_first_line(exc)}]  File '{url}'",
+            errno=STAGE_ERRNO,
+            sqlstate="XX000",
+        )
+    errno = next((code for marker, code in DATA_ERRORS if marker in text), BAD_FILE_ERRNO)
+    line = _CSV_LINE.search(text)
+    line_no = int(line.group(1)) if line else None
+    if "Malformed JSON" in text:
+        line_no = _first_bad_json_line(url)
+    detail = text.split("\n")
+    reason = next((part for part in detail[1:] if "Expected" in part or "convert" in part), "")
+    first = _JSON_POSITION.sub("", _first_line(exc))
+    message = f"{first}{' ' + reason.strip() if reason else ''}\n  File '{url}'"
+    if line_no:
+        message += f", line {line_no}"
+    return ProgrammingError(msg=message, errno=errno, sqlstate="22000")
+
+
+def _first_bad_json_line(url: str) -> int | None:
+    """DuckDB numbers JSON errors by record, not line; find the line as Snowflake reports it."""
+    import fsspec
+
+    scheme = url.split("://", 1)[0]
+    opener = _FILESYSTEMS[scheme].open if scheme in _FILESYSTEMS else fsspec.open(url).fs.open
+    try:
+        with opener(url, "rt") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    try:
+                        json.loads(line)
+                    except ValueError:
+                        return number
+    except OSError:
+        return None
+    return None
 
 
 _CREATE_IF_NOT_EXISTS = re.compile(

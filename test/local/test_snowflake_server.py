@@ -37,6 +37,71 @@ def test_create_if_not_exists_keeps_load_history(session):
 
 def test_copy_parse_error_is_a_sql_error_naming_file_and_line(session):
     cur, data = session
-    (data / "b.json").write_text('{"a": 3}\n{"a": oops}\n{"a": 4}\n')
-    with pytest.raises(ProgrammingError, match=r'b\.json".*line \d+'):
+    (data / "b.json").write_text('{"a": 3}\n\n{"a": oops}\n{"a": 4}\n')
+    with pytest.raises(ProgrammingError, match=r"Malformed JSON.*\n  File '.*b\.json', line 3$") as e:
         _copy(cur)
+    assert e.value.errno == 100069
+    (data / "b.json").unlink()
+
+
+CSV = "TYPE = CSV SKIP_HEADER = 1 FIELD_OPTIONALLY_ENCLOSED_BY = '\"' NULL_IF = ('NA', '')"
+
+
+def _copy_csv(cur, tmp_path, name: str, body: str) -> list[tuple]:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "f.csv").write_text(body)
+    cur.execute(f"CREATE STAGE raw.x.{name} URL = 'file://{folder}/'")
+    cur.execute(f"CREATE TABLE raw.x.{name} (a INTEGER NOT NULL, b VARCHAR)")
+    copy = f"COPY INTO raw.x.{name} FROM @raw.x.{name} FILE_FORMAT = ({CSV})"
+    return cur.execute(copy).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "errno", "reason"),
+    [
+        ("too_many", 'a,b\n1,"x"\n2,y,z\n', 100080, "Expected Number of Columns: 2 Found: 3"),
+        ("too_few", "a,b\n1,x\n2\n", 100080, "Expected Number of Columns: 2 Found: 1"),
+        ("text", "a,b\n1,x\nseven,y\n", 100038, 'Could not convert string "seven"'),
+    ],
+)
+def test_csv_is_read_strictly_with_the_table_types(session, tmp_path, name, body, errno, reason):
+    cur, _ = session
+    with pytest.raises(ProgrammingError) as error:
+        _copy_csv(cur, tmp_path, name, body)
+    assert error.value.errno == errno
+    assert reason in error.value.msg
+    assert error.value.msg.endswith(f"File '{tmp_path / name}/f.csv', line 3")
+    assert cur.execute(f"SELECT COUNT(*) FROM raw.x.{name}").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("name", "body"), [("empty", ""), ("header_only", "a,b\n")])
+def test_empty_and_header_only_csv_load_zero_rows_as_in_snowflake(session, tmp_path, name, body):
+    cur, _ = session
+    ((_, status, parsed, loaded, *_),) = _copy_csv(cur, tmp_path, name, body)
+    assert (status, parsed, loaded) == ("LOADED", 0, 0)
+
+
+def test_quoted_fields_and_nulls_still_load(session, tmp_path):
+    cur, _ = session
+    _copy_csv(cur, tmp_path, "good", 'a,b\n1,"x, y"\n2,NA\n')
+    rows = cur.execute("SELECT a, b FROM raw.x.good ORDER BY a").fetchall()
+    assert rows == [(1, "x, y"), (2, None)]
+
+
+def test_missing_required_parquet_column_names_file_and_column(session, tmp_path):
+    import pandas as pd
+
+    cur, _ = session
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pd.DataFrame({"b": ["x"]}).to_parquet(folder / "f.parquet")
+    cur.execute(f"CREATE STAGE raw.x.pq URL = 'file://{folder}/'")
+    cur.execute("CREATE TABLE raw.x.pq (a INTEGER NOT NULL, b VARCHAR)")
+    with pytest.raises(ProgrammingError, match=r"NOT NULL constraint failed: PQ\.A") as error:
+        cur.execute(
+            "COPY INTO raw.x.pq FROM @raw.x.pq FILE_FORMAT = (TYPE = PARQUET) "
+            "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE"
+        )
+    assert error.value.errno == 100072
+    assert f"File '{folder}/f.parquet'" in error.value.msg

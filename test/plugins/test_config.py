@@ -103,3 +103,44 @@ def test_not_yaml(tmp_path):
     path.write_text("sources: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+# Every config value that reaches SQL, with a value that would inject SQL through it.
+INJECTIONS = [
+    (("stage",), "raw.ops.landing'; DROP TABLE x; --", "key 'stage'"),
+    (("raw_schema",), 'raw."nycflights"', "key 'raw_schema'"),
+    (("audit_table",), "raw.ops.load_audit;DELETE", "key 'audit_table'"),
+    (("sources", 1, "name"), "weather;", "source 'weather;', key 'name'"),
+    (("sources", 1, "table"), 'weather"', "source 'weather', key 'table'"),
+    (("sources", 1, "columns", 0, "name"), "origin'", "source 'weather', key 'columns.0.name'"),
+    (("sources", 1, "prefix"), "weather'/", "source 'weather', key 'prefix'"),
+    (("sources", 1, "prefix"), "../secrets/", "source 'weather', key 'prefix'"),
+    (("sources", 1, "empty_files"), "ignore", "source 'weather', key 'empty_files'"),
+    (("sources", 1, "columns", 0, "required"), "sometimes", "key 'columns.0.required'"),
+]
+
+
+@pytest.mark.parametrize(("path", "bad", "where"), INJECTIONS)
+def test_values_reaching_sql_are_refused_at_parse_time(tmp_path, sample, path, bad, where):
+    target = sample
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = bad
+    message = _error(tmp_path, sample)
+    assert where in message
+    assert repr(bad) in message or "allowed" in message or "valid" in message, message
+
+
+def test_required_columns_and_empty_files_are_read(tmp_path, sample):
+    sample["sources"][1]["empty_files"] = "load"
+    config = load_config(_write(tmp_path, sample))
+    weather = config.sources[1]
+    assert weather.empty_files == "load"
+    assert [c.name for c in weather.columns if c.required] == [
+        "origin",
+        "year",
+        "month",
+        "day",
+        "hour",
+        "time_hour",
+    ]

@@ -5,7 +5,7 @@ from pathlib import Path
 from snowflake_pipeline.audit import AUDIT_COLUMNS, render_insert, rows_from_copy_result
 from snowflake_pipeline.config import load_config
 from snowflake_pipeline.load import file_named_in
-from snowflake_pipeline.sql_render import render_copy_into, render_create_table
+from snowflake_pipeline.sql_render import render_copy_into, render_create_table, render_file_format
 
 REPO = Path(__file__).parents[2]
 CONFIG = load_config(REPO / "airflow" / "dags" / "config" / "sources.yml")
@@ -31,8 +31,18 @@ def test_csv_source_renders_its_options():
         "NULL_IF = ('NA', ''))" in copy
     )
     create = render_create_table(CONFIG, SOURCES["weather"])
-    assert create.startswith("CREATE TABLE IF NOT EXISTS raw.nycflights.weather (origin VARCHAR,")
+    assert create.startswith(
+        "CREATE TABLE IF NOT EXISTS raw.nycflights.weather (origin VARCHAR NOT NULL, "
+    )
     assert create.count(",") == len(SOURCES["weather"].columns) - 1
+    required = [c.name for c in SOURCES["weather"].columns if c.required]
+    assert create.count(" NOT NULL") == len(required) > 0
+
+
+def test_csv_option_values_are_sql_literals_even_with_quotes():
+    fmt = SOURCES["weather"].format.model_copy(update={"null_if": ("it's", "a\\b")})
+    rendered = render_file_format(fmt)
+    assert "NULL_IF = ('it\\'s', 'a\\\\b')" in rendered
 
 
 def test_parquet_matches_columns_by_name():

@@ -98,9 +98,16 @@ class FileFormat(Strict):
         return self
 
 
+class EmptyFiles(StrEnum):
+    fail = "fail"  # an empty or header-only file fails the load: usually a broken export
+    load = "load"  # accepted as zero rows (Snowflake's own behaviour)
+
+
 class Column(Strict):
     name: Identifier
     type: str
+    # NOT NULL in the raw table: a file without the column (or with empty values) fails its load.
+    required: bool = False
 
     @field_validator("type")
     @classmethod
@@ -119,6 +126,14 @@ class Source(Strict):
     format: FileFormat
     table: Identifier
     columns: tuple[Column, ...] = ()
+    empty_files: EmptyFiles = EmptyFiles.fail
+
+    @field_validator("prefix")
+    @classmethod
+    def _inside_the_stage(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError(f"{value!r} must be a path inside the stage: no leading / and no ..")
+        return value
 
     @model_validator(mode="after")
     def _columns_match_format(self) -> Source:

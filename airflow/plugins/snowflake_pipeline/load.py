@@ -1,8 +1,9 @@
 """Load one raw source: create its table, COPY INTO from the stage, record the audit rows.
 
 COPY and the audit insert commit together, so the audit never claims rows the table lacks.
-A data error (bad file) fails the task at once with the file named; connection problems raise
-as usual so that Airflow retries them.
+A data error (a bad file: Snowflake's 100xxx codes, or an empty file where the source refuses
+them) fails the task at once with the file named. Anything else (stage unreachable, connection
+lost) raises a retryable error, and Snowflake's load metadata makes the retry load each file once.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from snowflake_pipeline.audit import (
     render_insert,
     rows_from_copy_result,
 )
-from snowflake_pipeline.config import PipelineConfig, Source
+from snowflake_pipeline.config import EmptyFiles, PipelineConfig, Source
 from snowflake_pipeline.sql_render import render_copy_into, render_create_table
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,26 @@ log = logging.getLogger(__name__)
 _FILE_IN_ERROR = re.compile(r"""[Ff]ile\s+['"]([^'"]+)['"]""")
 
 
+# Snowflake's error codes for data that cannot be loaded (parse, column count, conversion, NULL).
+DATA_ERROR_CODES = range(100000, 101000)
+
+
 class SourceLoadError(Exception):
-    """A source's files could not be loaded; nothing of this COPY was kept."""
+    """A source's files could not be loaded; nothing of this COPY was kept. Not retried."""
+
+
+class StageUnavailableError(Exception):
+    """The COPY failed for a reason other than the data (e.g. the stage is unreachable)."""
+
+
+class _EmptyFileError(Exception):
+    def __init__(self, file: str, source: str):
+        self.file = file
+        super().__init__(
+            f"File '{file}' has no data rows (empty or header only). Fix the export and land the "
+            f"file again, or set `empty_files: load` for source {source!r} in the sources file "
+            "to accept empty files"
+        )
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,10 @@ def file_named_in(error: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _empty_files(audit) -> list[str]:
+    return [r.file for r in audit if r.status.upper() == "LOADED" and r.rows_parsed == 0]
+
+
 def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -> LoadSummary:
     """Run the load on an open DB-API connection to Snowflake (snowflake-connector-python)."""
     from snowflake.connector import DictCursor
@@ -64,22 +87,30 @@ def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -
             cur.execute("BEGIN")
             cur.execute(render_copy_into(config, source))
             audit = rows_from_copy_result(dag_run_id, source.name, cur.fetchall())
+            if source.empty_files is EmptyFiles.fail and (empty := _empty_files(audit)):
+                raise _EmptyFileError(empty[0], source.name)
             if audit:
                 cur.executemany(insert_audit, as_params(audit))
             cur.execute("COMMIT")
-        except ProgrammingError as exc:
+        except (ProgrammingError, _EmptyFileError) as exc:
             cur.execute("ROLLBACK")
-            message = str(exc.msg or exc)
-            failed_file = file_named_in(message)
+            message = str(getattr(exc, "msg", None) or exc)
+            failed_file = getattr(exc, "file", None) or file_named_in(message)
             cur.execute(
                 insert_audit,
                 as_params([failure_row(dag_run_id, source.name, message, failed_file)])[0],
             )
             where = f"file {failed_file}" if failed_file else "a file of its stage prefix"
-            raise SourceLoadError(
-                f"source {source.name!r}: COPY INTO {table} failed on {where}; nothing from this "
-                f"load was kept and earlier loads are intact. Fix or remove the file and re-run. "
-                f"Snowflake said: {message}"
+            if isinstance(exc, _EmptyFileError) or exc.errno in DATA_ERROR_CODES:
+                raise SourceLoadError(
+                    f"source {source.name!r}: COPY INTO {table} failed on {where}; nothing from "
+                    f"this load was kept and earlier loads are intact. Fix or remove the file "
+                    f"and re-run. Snowflake said: {message}"
+                ) from exc
+            raise StageUnavailableError(
+                f"source {source.name!r}: COPY INTO {table} from @{config.stage}/{source.prefix} "
+                f"failed, not because of the data; nothing from this load was kept, and a retry "
+                f"loads each file once. Snowflake said: {message}"
             ) from exc
 
     loaded = [r for r in audit if r.status.upper() in ("LOADED", "PARTIALLY_LOADED")]

@@ -19,7 +19,9 @@ def render_create_table(config: PipelineConfig, source: Source) -> str:
     if source.format.type is FileType.json:
         columns = f"{JSON_COLUMN} VARIANT"
     else:
-        columns = ", ".join(f"{c.name} {c.type}" for c in source.columns)
+        columns = ", ".join(
+            f"{c.name} {c.type}{' NOT NULL' if c.required else ''}" for c in source.columns
+        )
     return f"CREATE TABLE IF NOT EXISTS {config.table_of(source)} ({columns})"
 
 
