@@ -38,7 +38,8 @@ def test_create_if_not_exists_keeps_load_history(session):
 def test_copy_parse_error_is_a_sql_error_naming_file_and_line(session):
     cur, data = session
     (data / "b.json").write_text('{"a": 3}\n\n{"a": oops}\n{"a": 4}\n')
-    with pytest.raises(ProgrammingError, match=r"Malformed JSON.*\n  File '.*b\.json', line 3$") as e:
+    bad_line = r"Malformed JSON.*\n  File '.*b\.json', line 3$"
+    with pytest.raises(ProgrammingError, match=bad_line) as e:
         _copy(cur)
     assert e.value.errno == 100069
     (data / "b.json").unlink()
