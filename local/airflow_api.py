@@ -6,10 +6,13 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import quote
 
 
 class AirflowAPI:
     def __init__(self, base_url: str):
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"the Airflow API URL must be http(s): {base_url!r}")
         self.base_url = base_url.rstrip("/")
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
@@ -21,7 +24,8 @@ class AirflowAPI:
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            # Only the http(s) base URL given to __init__ is ever opened.
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 # nosec B310
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
@@ -60,3 +64,18 @@ class AirflowAPI:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """The latest try's log as text: one line per structured log entry."""
+        base = f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}"
+        try_number = self._call("GET", base)["try_number"]
+        log = self._call("GET", f"{base}/logs/{try_number}?full_content=true")
+        entries = log.get("content") or []
+        if isinstance(entries, str):
+            return entries
+        return "\n".join(
+            json.dumps(entry) if isinstance(entry, dict) else str(entry) for entry in entries
+        )
+
+    def task_ids(self, dag_id: str) -> list[str]:
+        return [t["task_id"] for t in self._call("GET", f"/dags/{dag_id}/tasks")["tasks"]]

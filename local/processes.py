@@ -89,6 +89,18 @@ def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
     return True
 
 
+def kill(settings: Settings, name: str) -> int | None:
+    """SIGKILL component `name` and its whole process group at once, as a crash would."""
+    pid = running_pid(settings, name)
+    if pid is None:
+        return None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    _wait_gone(pid, 10)
+    _pid_file(settings, name).unlink(missing_ok=True)
+    return pid
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

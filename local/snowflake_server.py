@@ -26,6 +26,13 @@ EMULATOR_NOOPS = [
 
 
 MEMORY_LIMIT = "512MB"
+# Idle memory: DuckDB keeps every S3 file it read in an external file cache (~100 MB after a
+# load of the samples) and holds freed allocations until a task peaks above 128 MB.
+DUCKDB_LEAN_SETTINGS = (
+    "enable_external_file_cache = false",
+    "allocator_flush_threshold = '16MB'",
+    "allocator_background_threads = true",
+)
 
 
 def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -> None:
@@ -45,6 +52,8 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     fs = FakeSnow(db_path=str(db_dir), nop_regexes=EMULATOR_NOOPS)
     # Keep the emulator small beside Airflow: DuckDB would otherwise cache up to 80% of RAM.
     fs.duck_conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    for setting in DUCKDB_LEAN_SETTINGS:
+        fs.duck_conn.execute(f"SET {setting}")
     # moto accepts any credentials; listings cache off so files landed later are seen.
     s3 = s3fs.S3FileSystem(
         key="local",
@@ -99,6 +108,7 @@ def _name_failed_files_in_copy_errors() -> None:
     import duckdb
     import fakesnow.copy_into
     import fakesnow.cursor
+    from botocore.exceptions import BotoCoreError
     from snowflake.connector.errors import ProgrammingError
 
     original_copy = fakesnow.cursor.copy_into
@@ -145,15 +155,17 @@ def _name_failed_files_in_copy_errors() -> None:
             return original_copy(
                 NamingConnection(duck_conn), current_database, current_schema, expr, *args, **kwargs
             )
-        except (duckdb.IOException, duckdb.HTTPException) as exc:
+        except ProgrammingError:
+            raise
+        except (duckdb.Error, OSError, BotoCoreError) as exc:
+            if isinstance(exc, duckdb.Error) and not _is_storage_error(exc):
+                raise ProgrammingError(msg=str(exc), sqlstate="XX000") from None
             # Listing the stage failed: the bucket is unreachable, not a bad file.
             raise ProgrammingError(
                 msg=f"Failure using stage area. Cause: [{_first_line(exc)}]",
                 errno=STAGE_ERRNO,
                 sqlstate="XX000",
             ) from None
-        except duckdb.Error as exc:
-            raise ProgrammingError(msg=str(exc), sqlstate="XX000") from None
         finally:
             _csv_columns.reset(token)
 
@@ -175,17 +187,29 @@ def _table_types(duck_conn, expr, current_database, current_schema) -> dict[str,
     return {f"column{i}": kind for i, kind in enumerate(kinds)}
 
 
+def _is_storage_error(exc: Exception) -> bool:
+    """Reading the bucket failed (not the file's content). DuckDB raises its bare base Error for
+    exceptions from a Python filesystem (s3fs), and IO/HTTP errors for its own."""
+    import duckdb
+
+    if type(exc) is duckdb.Error:
+        return True
+    return isinstance(exc, duckdb.IOException | duckdb.HTTPException) and "parquet" not in str(exc)
+
+
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    # A Python filesystem's error arrives as a traceback: its cause is the "XError: ..." line.
+    cause = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
+    return (cause or lines or [type(exc).__name__])[0 if not cause else -1]
 
 
 def _load_error(exc: Exception, url: str):
     """A Snowflake-style ProgrammingError for a staged file that cannot be loaded."""
-    import duckdb
     from snowflake.connector.errors import ProgrammingError
 
     text = str(exc)
-    if isinstance(exc, duckdb.IOException | duckdb.HTTPException) and "parquet" not in text:
+    if _is_storage_error(exc):
         return ProgrammingError(
             msg=f"Failure using stage area. Cause: [{_first_line(exc)}]  File '{url}'",
             errno=STAGE_ERRNO,

@@ -1,10 +1,36 @@
-"""One isolated local stack for all end-to-end tests: the same code as `make run`, other ports."""
+"""One isolated local stack for all end-to-end tests: the same code as `make run`, other ports.
+
+Modules run in the order of MODULE_ORDER: the first load is proven first, then the scenarios
+that break things (bad data, bad config, faults), then scale and secrets. Each scenario computes
+its expected totals from the files in the bucket, so it does not depend on what ran before.
+"""
 
 import os
+import shutil
 import socket
 from contextlib import closing
+from pathlib import Path
 
 import pytest
+
+from local.settings import REPO
+
+MODULE_ORDER = (
+    "test_pipeline",
+    "test_bad_data",
+    "test_bad_config",
+    "test_faults",
+    "test_scale",
+    "test_secrets",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        module = Path(str(item.fspath)).stem
+        return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
+
+    items.sort(key=lambda item: (item.fspath.dirname != str(Path(__file__).parent), rank(item)))
 
 
 def _free_port() -> int:
@@ -14,13 +40,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def sources_file(tmp_path_factory) -> Path:
+    """A copy of the sample sources file that the stack reads; tests may change it."""
+    path = tmp_path_factory.mktemp("config") / "sources.yml"
+    shutil.copy(REPO / "airflow" / "dags" / "config" / "sources.yml", path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, sources_file):
     os.environ.update(
         {
             "LOCAL_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
             "LOCAL_STACK_S3_PORT": str(_free_port()),
             "LOCAL_STACK_SNOWFLAKE_PORT": str(_free_port()),
             "LOCAL_STACK_API_PORT": str(_free_port()),
+            "PIPELINE_SOURCES_FILE": str(sources_file),
         }
     )
     from local import settings as settings_mod
@@ -34,8 +69,9 @@ def stack(tmp_path_factory):
         stack_mod.down(settings)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def snowflake(stack):
+    """A new session per test: the emulator may have been restarted by a fault test."""
     from local.airflow_env import connect_snowflake
 
     settings, _ = stack

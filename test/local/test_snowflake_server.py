@@ -106,3 +106,30 @@ def test_missing_required_parquet_column_names_file_and_column(session, tmp_path
         )
     assert error.value.errno == 100072
     assert f"File '{folder}/f.parquet'" in error.value.msg
+
+
+def test_unreachable_bucket_is_a_stage_error_not_a_bad_file(tmp_path):
+    import s3fs
+
+    fs = FakeSnow(db_path=str(tmp_path))
+    # Nothing listens on port 9 (discard) of loopback: connection refused at once.
+    fs.duck_conn.register_filesystem(
+        s3fs.S3FileSystem(
+            key="k",
+            secret="s",  # noqa: S106
+            endpoint_url="http://127.0.0.1:9",
+            use_listings_cache=False,
+            config_kwargs={"retries": {"max_attempts": 1}},
+        )
+    )
+    cur = fs.connect().cursor()
+    for statement in (
+        "CREATE DATABASE IF NOT EXISTS raw",
+        "CREATE SCHEMA IF NOT EXISTS raw.x",
+        "CREATE STAGE raw.x.s3 URL = 's3://landing/landing/'",
+        "CREATE TABLE raw.x.s3 (src VARIANT)",
+    ):
+        cur.execute(statement)
+    with pytest.raises(ProgrammingError, match=r"Failure using stage area.*Could not connect") as e:
+        cur.execute("COPY INTO raw.x.s3 FROM @raw.x.s3/flights/ FILE_FORMAT = (TYPE = JSON)")
+    assert e.value.errno == 91003

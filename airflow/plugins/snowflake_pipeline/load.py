@@ -77,7 +77,11 @@ def _empty_files(audit) -> list[str]:
 def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -> LoadSummary:
     """Run the load on an open DB-API connection to Snowflake (snowflake-connector-python)."""
     from snowflake.connector import DictCursor
-    from snowflake.connector.errors import ProgrammingError
+
+    # Errors Snowflake answered (with a code); network errors are not among them and retry.
+    from snowflake.connector.errors import DataError, IntegrityError, ProgrammingError
+
+    answered = (ProgrammingError, IntegrityError, DataError)
 
     table = config.table_of(source)
     insert_audit = render_insert(config.audit_table)
@@ -92,7 +96,7 @@ def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -
             if audit:
                 cur.executemany(insert_audit, as_params(audit))
             cur.execute("COMMIT")
-        except (ProgrammingError, _EmptyFileError) as exc:
+        except (*answered, _EmptyFileError) as exc:
             cur.execute("ROLLBACK")
             message = str(getattr(exc, "msg", None) or exc)
             failed_file = getattr(exc, "file", None) or file_named_in(message)

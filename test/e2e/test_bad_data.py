@@ -1,0 +1,216 @@
+"""Bad data in a stage: the failing source names file and line, loses nothing, and a re-run after
+the fix loads exactly the missing rows. Other sources load as usual.
+
+Rows added here are copies of real sample rows moved to a year (or key) of their own, so that the
+analytics checks (unique flight ids, one weather row per hour) still hold after the fix.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import pandas as pd
+import pytest
+
+from local.samples import data_dir
+
+from . import data
+
+pytestmark = pytest.mark.e2e
+
+
+@cache
+def _lines(name: str) -> list[str]:
+    return (data_dir() / f"{name}.csv").read_text().splitlines()
+
+
+def weather(year: int, count: int) -> list[str]:
+    rows = _lines("weather")[1 : count + 1]
+    return [r.replace(",2013,", f",{year},", 1).replace("2013-", f"{year}-") for r in rows]
+
+
+def keyed(name: str, tag: str, count: int) -> list[str]:
+    """Rows of a lookup table (airports, airlines) under new keys, so joins stay one-to-one."""
+    return [f"{tag}{i}," + r.split(",", 1)[1] for i, r in enumerate(_lines(name)[1 : count + 1])]
+
+
+def csv(name: str, rows: list[str]) -> str:
+    return "\n".join([_lines(name)[0], *rows]) + "\n"
+
+
+def flights(year: int, count: int) -> list[str]:
+    frame = pd.read_csv(data_dir() / "flights.csv.zip", nrows=count)
+    frame["year"] = year
+    frame["time_hour"] = frame["time_hour"].str.replace("2013-", f"{year}-", regex=False)
+    return frame.to_json(orient="records", lines=True).splitlines()
+
+
+def planes(tag: str, count: int, without: str | None = None) -> bytes:
+    frame = pd.read_csv(data_dir() / "planes.csv", nrows=count)
+    frame["tailnum"] = [f"{tag}{i}" for i in range(count)]
+    buffer = io.BytesIO()
+    frame.drop(columns=[without] if without else []).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    source: str
+    file: str
+    bad: object  # () -> bytes | str
+    fixed: object  # () -> bytes | str, or None: the fix is to remove the object
+    error: str  # regex the recorded error must match (besides naming the file)
+    line: int | None  # the line the error must name
+
+
+SCENARIOS = [
+    Scenario(
+        "malformed-json-line",
+        "flights",
+        "e2e-malformed.json",
+        lambda: "\n".join(
+            [*flights(2030, 2), '{"year": 2030, "month": oops}', *flights(2030, 4)[2:]]
+        ),
+        lambda: "\n".join(flights(2030, 4)),
+        r"Malformed JSON",
+        3,
+    ),
+    Scenario(
+        "csv-too-many-columns",
+        "weather",
+        "e2e-too-many.csv",
+        lambda: csv(
+            "weather", [weather(2031, 3)[0], weather(2031, 3)[1] + ",99", weather(2031, 3)[2]]
+        ),
+        lambda: csv("weather", weather(2031, 3)),
+        r"Expected Number of Columns: 15 Found: 16",
+        3,
+    ),
+    Scenario(
+        "csv-too-few-columns",
+        "airports",
+        "e2e-too-few.csv",
+        lambda: csv(
+            "airports",
+            [keyed("airports", "ZA", 3)[0], "ZA1,Short Row", keyed("airports", "ZA", 3)[2]],
+        ),
+        lambda: csv("airports", keyed("airports", "ZA", 3)),
+        r"Expected Number of Columns: 8 Found: 2",
+        3,
+    ),
+    Scenario(
+        "text-in-numeric-column",
+        "weather",
+        "e2e-text-in-number.csv",
+        lambda: csv(
+            "weather",
+            [
+                weather(2032, 2)[0],
+                re.sub(r"^(\w+,\d+,\d+,\d+,\d+),[^,]*", r"\1,warm", weather(2032, 2)[1]),
+            ],
+        ),
+        lambda: csv("weather", weather(2032, 2)),
+        r'Could not convert string "warm"',
+        3,
+    ),
+    Scenario(
+        "empty-file",
+        "airlines",
+        "e2e-empty.csv",
+        lambda: b"",
+        lambda: csv("airlines", keyed("airlines", "Z", 2)),
+        r"no data rows \(empty or header only\)",
+        None,
+    ),
+    Scenario(
+        "header-only-file",
+        "airports",
+        "e2e-header-only.csv",
+        lambda: csv("airports", []),
+        lambda: csv("airports", keyed("airports", "ZB", 2)),
+        r"no data rows \(empty or header only\)",
+        None,
+    ),
+    Scenario(
+        "parquet-missing-required-column",
+        "planes",
+        "e2e-no-tailnum.parquet",
+        lambda: planes("ZP", 3, without="tailnum"),
+        lambda: planes("ZP", 3),
+        r"NOT NULL constraint failed: PLANES\.TAILNUM",
+        None,
+    ),
+    Scenario(
+        "csv-object-in-json-source",
+        "flights",
+        "e2e-wrong-format.json",
+        lambda: csv("weather", weather(2033, 2)),
+        None,
+        r"Malformed JSON",
+        1,
+    ),
+    Scenario(
+        "csv-object-in-parquet-source",
+        "planes",
+        "e2e-wrong-format.parquet",
+        lambda: csv("planes", _lines("planes")[1:3]),
+        None,
+        r"[Pp]arquet",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SCENARIOS, ids=[s.id for s in SCENARIOS])
+def test_bad_file_fails_its_source_only_and_the_fix_loads_exactly_once(
+    stack, snowflake, s3, sources_file, case
+):
+    _, api = stack
+    config = data.config_of(sources_file)
+    source = next(s for s in config.sources if s.name == case.source)
+    key = data.key_of(source, case.file)
+    before = data.raw_counts(snowflake, config)
+    data.put(s3, key, case.bad())
+
+    run = data.run_raw(api)
+
+    # Only the source with the bad file fails; the others load (nothing new for them here).
+    assert run.state == "failed"
+    assert run.failed_tasks == [f"load_{case.source}"]
+    assert {t for t, s in run.tasks.items() if s == "success"} == {
+        f"load_{s.name}" for s in config.sources if s.name != case.source
+    }
+    # The error names the file (and the line, where the format has lines) in the audit table ...
+    ((failed_source, failed_file, first_error),) = data.failures_of_run(
+        snowflake, config, run.run_id
+    )
+    assert failed_source == case.source
+    assert failed_file.endswith(key)
+    assert re.search(case.error, first_error), first_error
+    if case.line:
+        assert first_error.rstrip().endswith(f"line {case.line}"), first_error
+    # ... and in the task's log, with the source, for whoever reads the Airflow UI.
+    log = data.task_log(api, run.run_id, f"load_{case.source}")
+    assert f"source '{case.source}'" in log and case.file in log
+    # Nothing already loaded is lost, and nothing of the bad file's COPY was kept; the other
+    # sources hold every row of their files.
+    table = config.table_of(source)
+    after = data.raw_counts(snowflake, config)
+    assert after[table] == before[table]
+    expected = data.expected_raw_counts(s3, config, but=case.source)
+    assert {t: n for t, n in after.items() if t != table} == expected
+
+    if case.fixed is None:
+        data.delete(s3, key)
+    else:
+        data.put(s3, key, case.fixed())
+    run = data.run_raw(api)
+
+    assert run.state == "success", run.tasks
+    # Exact totals: every row of every file in the bucket, once.
+    assert data.raw_counts(snowflake, config) == data.expected_raw_counts(s3, config)
+    assert data.files_loaded_twice(snowflake, config) == []

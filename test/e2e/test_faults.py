@@ -1,0 +1,151 @@
+"""Faults while a raw run is in flight: emulators down, scheduler killed, api-server restarted,
+overlapping runs. Each run must complete once the fault is gone, with every file loaded once.
+
+Every test lands files of its own first (sample rows moved to a year of their own), so that the
+run has real work when the fault hits.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from local import processes
+from local import stack as stack_mod
+from local.settings import LANDING_BUCKET
+
+from . import data
+from .test_bad_data import csv, flights, weather
+
+pytestmark = pytest.mark.e2e
+
+
+def _land_new_files(s3, config, tag: str, year: int) -> None:
+    by_name = {s.name: s for s in config.sources}
+    data.put(s3, data.key_of(by_name["flights"], f"{tag}.json"), "\n".join(flights(year, 3000)))
+    data.put(s3, data.key_of(by_name["weather"], f"{tag}.csv"), csv("weather", weather(year, 500)))
+
+
+def _retried(api, run_id: str) -> list[str]:
+    return [t for t, ti in data.task_instances(api, run_id).items() if ti["try_number"] > 1]
+
+
+def _assert_exact(snowflake, s3, config) -> None:
+    assert data.raw_counts(snowflake, config) == data.expected_raw_counts(s3, config)
+    assert data.files_loaded_twice(snowflake, config) == []
+
+
+def _first_load_running(api, run_id: str):
+    return data.wait_for(
+        lambda: data.tasks_in_state(api, run_id, "running"), 180, "a load task running"
+    )
+
+
+def test_snowflake_down_during_raw_load_is_retried_then_completes(stack, s3, sources_file):
+    settings, api = stack
+    config = data.config_of(sources_file)
+    _land_new_files(s3, config, "fault-snowflake", 2040)
+    run_id = data.pipeline.trigger_raw(api, note="fault: snowflake down")
+    _first_load_running(api, run_id)
+    assert processes.kill(settings, "snowflake")
+
+    # The loads fail to reach Snowflake and wait for their retry (backoff), not fail for good.
+    data.wait_for(
+        lambda: data.tasks_in_state(api, run_id, "up_for_retry"), 180, "a load up for retry"
+    )
+    log = "\n".join(
+        data.task_log(api, run_id, t) for t in data.tasks_in_state(api, run_id, "up_for_retry")
+    )
+    assert "snowflake" in log.lower() and ("connect" in log.lower() or "fakesnow" in log)
+    stack_mod.up(settings, echo=lambda _line: None)
+
+    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
+    assert run.state == "success", run.tasks
+    assert _retried(api, run_id)
+    from local.airflow_env import connect_snowflake
+
+    with connect_snowflake(settings) as snowflake:
+        _assert_exact(snowflake, s3, config)
+
+
+def test_s3_unreachable_gives_a_clear_error_retries_and_keeps_no_partial_state(
+    stack, snowflake, s3, sources_file
+):
+    settings, api = stack
+    config = data.config_of(sources_file)
+    _land_new_files(s3, config, "fault-s3", 2041)
+    before = data.raw_counts(snowflake, config)
+    # moto keeps objects in memory: keep a copy to land again, as the upstream would re-deliver.
+    landed = {
+        key: s3.get_object(Bucket=LANDING_BUCKET, Key=key)["Body"].read()
+        for source in config.sources
+        for key in data.objects(s3, source)
+    }
+    assert processes.kill(settings, "s3")
+
+    run_id = data.pipeline.trigger_raw(api, note="fault: s3 down")
+    retrying = data.wait_for(
+        lambda: data.tasks_in_state(api, run_id, "up_for_retry"), 300, "a load up for retry"
+    )
+    log = data.task_log(api, run_id, retrying[0])
+    assert "Failure using stage area" in log and "not because of the data" in log
+    assert data.raw_counts(snowflake, config) == before  # nothing partial
+
+    stack_mod.up(settings, echo=lambda _line: None)
+    for key, body in landed.items():
+        data.put(s3, key, body)
+    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
+    assert run.state == "success", run.tasks
+    assert _retried(api, run_id)
+    _assert_exact(snowflake, s3, config)
+
+
+def test_scheduler_killed_mid_run_and_restarted_completes_without_double_loads(
+    stack, snowflake, s3, sources_file
+):
+    settings, api = stack
+    config = data.config_of(sources_file)
+    _land_new_files(s3, config, "fault-scheduler", 2042)
+    run_id = data.pipeline.trigger_raw(api, note="fault: scheduler killed")
+    _first_load_running(api, run_id)
+    # SIGKILL to the scheduler and everything it started (executor workers, running tasks).
+    assert processes.kill(settings, "scheduler")
+    stack_mod.up(settings, echo=lambda _line: None)
+
+    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
+    assert run.state == "success", run.tasks
+    _assert_exact(snowflake, s3, config)
+
+
+def test_api_server_restarted_during_a_run_the_run_completes(stack, snowflake, s3, sources_file):
+    settings, api = stack
+    config = data.config_of(sources_file)
+    _land_new_files(s3, config, "fault-api-server", 2043)
+    run_id = data.pipeline.trigger_raw(api, note="fault: api-server restarted")
+    _first_load_running(api, run_id)
+    assert processes.stop(settings, "api-server")
+    stack_mod.up(settings, echo=lambda _line: None)
+
+    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
+    assert run.state == "success", run.tasks
+    _assert_exact(snowflake, s3, config)
+
+
+def test_overlapping_raw_runs_load_each_file_once(stack, snowflake, s3, sources_file):
+    _, api = stack
+    config = data.config_of(sources_file)
+    _land_new_files(s3, config, "fault-overlap", 2044)
+    scheduled_like = data.pipeline.trigger_raw(api, note="first run")
+    manual = data.pipeline.trigger_raw(api, note="manual trigger during the first run")
+
+    runs = [
+        data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
+        for run_id in (scheduled_like, manual)
+    ]
+    assert [r.state for r in runs] == ["success", "success"]
+    _assert_exact(snowflake, s3, config)
+    with snowflake.cursor() as cur:
+        loaded = cur.execute(
+            f"SELECT dag_run_id, COUNT(*) FROM {config.audit_table} "
+            "WHERE status = 'LOADED' AND file LIKE '%fault-overlap%' GROUP BY dag_run_id"
+        ).fetchall()
+    assert loaded == [(scheduled_like, 2)]  # the new files, once, by the first run
