@@ -143,7 +143,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("LOCAL_STACK_PARALLELISM", "3"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            # Four processes and their tasks write to one SQLite file: wait up to 30 s for its
+            # lock (default 5 s) rather than fail a request with "database is locked".
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}?timeout=30",
             "AIRFLOW__CORE__FERNET_KEY": shared["fernet_key"],
             "AIRFLOW__API_AUTH__JWT_SECRET": shared["jwt_secret"],
             "AIRFLOW__API__SECRET_KEY": shared["api_secret_key"],
