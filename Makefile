@@ -65,7 +65,8 @@ destroy: $(STAMP)
 cost: $(STAMP)
 	@$(PY) -m deploy cost $(ARGS)
 
-# Benchmarks (figures, never asserted in tests): bench/results.json
+# Benchmarks (figures, never asserted in tests): bench/results.json. ARGS, e.g.
+# ARGS="--runs 1 --skip 10x start --skip-cold" for a quick pass; see python -m bench --help.
 .PHONY: bench
 bench: $(STAMP)
-	@$(PY) -m bench.make_run
+	@$(PY) -m bench $(ARGS)

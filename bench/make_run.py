@@ -4,8 +4,8 @@ Phases, each in a fresh clone of this repository on free ports:
   cold     fresh clone, empty uv cache, stack stopped  (target < 240 s)
   stopped  everything installed, stack stopped          (target < 60 s)
   warm     everything installed, stack running          (target < 60 s)
-and from the `make run` output the trigger-to-analytics time (target < 45 s); PSS of the whole
-stack idle and at its peak during a run (target < 1.5 GB).
+and from the `make run` output the trigger-to-analytics time; PSS of the whole stack idle and at
+its peak during a run. `python -m bench` runs this as its `start` part.
 
     python -m bench.make_run [--skip-cold] [--runs N]
 """
@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -23,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import report
 from bench.memory import PeakSampler, stack_pss_mb
 from local.settings import REPO, Settings
 
@@ -55,12 +57,8 @@ def _pipeline_seconds(output: str) -> float:
     return float(re.search(r"pipeline total ([\d.]+) s", output).group(1))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-cold", action="store_true")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-
+def measure(runs: int = 3, skip_cold: bool = False, echo=print) -> dict[str, float]:
+    """The phases above in a fresh clone of HEAD; medians of `runs`."""
     work = Path(tempfile.mkdtemp(prefix="bench-make-run-"))
     clone = work / "repo"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)  # noqa: S603, S607
@@ -78,17 +76,17 @@ def main() -> None:
     )
     figures: dict[str, float] = {}
     try:
-        if args.skip_cold:
+        if skip_cold:
             _make(clone, "install", env)
         else:
-            print("cold: fresh clone, empty package cache ...", flush=True)
+            echo("cold: fresh clone, empty package cache ...")
             cold_env = dict(env, UV_CACHE_DIR=str(work / "uv-cache"))
             figures["cold_run_seconds"], _ = _make(clone, "run", cold_env)
-            print(f"  make run: {figures['cold_run_seconds']:.1f} s", flush=True)
+            echo(f"  make run: {figures['cold_run_seconds']:.1f} s")
             _make(clone, "stop", env)
         stopped, warm, pipeline, idle = [], [], [], []
         peak = 0.0
-        for run in range(1, args.runs + 1):
+        for run in range(1, runs + 1):
             sampler = PeakSampler(settings)
             sampler.start()
             seconds, _ = _make(clone, "run", env)
@@ -99,11 +97,10 @@ def main() -> None:
             peak = max(peak, sampler.stop())
             warm.append(seconds)
             pipeline.append(_pipeline_seconds(output))
-            print(
-                f"run {run}: stack stopped {stopped[-1]:.1f} s, stack running {warm[-1]:.1f} s, "
-                f"trigger to analytics done {pipeline[-1]:.1f} s, idle PSS "
-                f"{idle[-1]:.0f} MB",
-                flush=True,
+            echo(
+                f"  make run {run}/{runs}: stack stopped {stopped[-1]:.1f} s, stack running "
+                f"{warm[-1]:.1f} s, trigger to analytics done {pipeline[-1]:.1f} s, idle PSS "
+                f"{idle[-1]:.0f} MB"
             )
             _make(clone, "stop", env)
         figures.update(
@@ -115,18 +112,17 @@ def main() -> None:
         )
     finally:
         subprocess.run(["make", "-s", "stop"], cwd=clone, env=env, check=False)  # noqa: S603, S607
-    targets = {
-        "cold_run_seconds": 240,
-        "stopped_run_seconds": 60,
-        "warm_run_seconds": 60,
-        "trigger_to_analytics_seconds": 45,
-        "idle_pss_mb": 1000,
-        "run_peak_pss_mb": 1536,
-    }
-    print(f"\n{'figure':<32}{'value':>10}{'target':>10}  verdict")
-    for key, value in figures.items():
-        target = targets[key]
-        print(f"{key:<32}{value:>10.1f}{target:>10}  {'ok' if value < target else 'MISSED'}")
+        shutil.rmtree(work, ignore_errors=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    figures = measure(args.runs, args.skip_cold)
+    print("\n" + report.table(figures))
     existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     existing.update({k: round(v, 1) for k, v in figures.items()})
     RESULTS.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")

@@ -30,16 +30,27 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def stack_pss_mb(settings: Settings) -> float:
-    roots = [running_pid(settings, name) for name in (*EMULATORS, *COMPONENTS)]
+def _tree(pid: int | None) -> set[int]:
     seen: set[int] = set()
-    todo = [pid for pid in roots if pid]
+    todo = [pid] if pid else []
     while todo:
         pid = todo.pop()
         if pid not in seen:
             seen.add(pid)
             todo += _children(pid)
-    return sum(_pss_kb(pid) for pid in seen) / 1024
+    return seen
+
+
+def stack_pss_by_component(settings: Settings) -> dict[str, float]:
+    """MB of PSS per stack process, children included (LocalExecutor workers, trigger runner)."""
+    return {
+        name: sum(_pss_kb(pid) for pid in _tree(running_pid(settings, name))) / 1024
+        for name in (*EMULATORS, *COMPONENTS)
+    }
+
+
+def stack_pss_mb(settings: Settings) -> float:
+    return sum(stack_pss_by_component(settings).values())
 
 
 class PeakSampler(threading.Thread):

@@ -1,0 +1,168 @@
+"""`make bench`: every benchmark on this machine, progress as it goes, a table, bench/results.json.
+
+    python -m bench [--runs N] [--skip PART ...] [--skip-cold]
+
+Parts: parse (DAG parse time), stack (memory, orchestration overhead at 1x and 10x, load
+throughput; on a stack of its own), start (`make run` in a fresh clone), cost (`make cost`).
+Ratios come from both sides measured alternately in the same run, median of `--runs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import UTC, datetime
+
+from bench import report
+from local.settings import REPO
+
+RESULTS = REPO / "bench" / "results.json"
+PARTS = ("parse", "stack", "10x", "start", "cost")
+
+
+def _echo_with_clock(started: float):
+    def echo(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.0f} s] {line.strip()}", flush=True)
+
+    return echo
+
+
+def run_parse(args, echo) -> dict:
+    from bench import parse_time
+
+    figures = parse_time.measure(args.runs, echo=echo)
+    return {
+        "parse_seconds_sample": max(figures["sample"].values()),
+        "parse_seconds_500_sources": max(figures["500_sources"].values()),
+        **{
+            f"parse_seconds_{label}_{dag_file.removesuffix('.py')}": seconds
+            for label, files in figures.items()
+            for dag_file, seconds in files.items()
+        },
+    }
+
+
+def run_stack(args, echo) -> dict:
+    import boto3
+
+    from bench import flights_10x, load_throughput, overhead
+    from bench.isolated_stack import isolated_stack
+    from bench.memory import PeakSampler, stack_pss_by_component
+    from local import stack
+
+    figures: dict[str, float] = {}
+    with isolated_stack(echo=echo) as settings:
+        echo(f"stack: starting on free ports, state in {settings.state_dir}")
+        api = stack.up(settings, echo=lambda _line: None)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+            region_name="us-east-1",
+        )
+        echo("stack: up; one warm-up run of the pipeline through Airflow")
+        overhead.airflow_seconds(settings, api)
+        idle: list[float] = []
+
+        def read_idle() -> None:
+            time.sleep(10)  # task processes exit, the emulator trims its heap
+            parts = stack_pss_by_component(settings)
+            idle.append(sum(parts.values()))
+            detail = ", ".join(f"{name} {mb:.0f}" for name, mb in parts.items())
+            echo(f"  idle PSS of the stack: {idle[-1]:,.0f} MB ({detail})")
+
+        sampler = PeakSampler(settings)
+        sampler.start()
+        one = overhead.measure(settings, api, args.runs, "1x", echo=echo, after_pair=read_idle)
+        figures["run_peak_pss_mb"] = sampler.stop()
+        figures["idle_pss_mb"] = statistics.median(idle)
+        figures.update(
+            overhead_ratio_1x=one["ratio"],
+            pipeline_airflow_seconds_1x=one["airflow_seconds"],
+            pipeline_script_seconds_1x=one["script_seconds"],
+        )
+        load = load_throughput.measure(settings, s3, args.runs, echo=echo)
+        figures.update(
+            load_throughput_ratio=load["ratio"],
+            load_stack_rows_per_second=load["stack_rows_per_second"],
+            load_duckdb_rows_per_second=load["engine_rows_per_second"],
+        )
+        if "10x" not in args.skip:
+            echo("10x: landing ten years of flights")
+            flights_10x.land(s3, echo=echo)
+            ten = overhead.measure(settings, api, args.runs, "10x", echo=echo)
+            figures.update(
+                overhead_ratio_10x=ten["ratio"],
+                pipeline_airflow_seconds_10x=ten["airflow_seconds"],
+                pipeline_script_seconds_10x=ten["script_seconds"],
+            )
+        echo("stack: stopping")
+    return figures
+
+
+def run_start(args, echo) -> dict:
+    from bench import make_run
+
+    figures = make_run.measure(runs=args.runs, skip_cold=args.skip_cold, echo=echo)
+    # The memory of `make run`'s own stack is kept beside the stack part's figures.
+    for key in ("idle_pss_mb", "run_peak_pss_mb"):
+        if key in figures:
+            figures[f"make_run_{key}"] = figures.pop(key)
+    return figures
+
+
+def run_cost(_args, echo) -> dict:
+    from deploy import cost
+
+    totals = {profile: cost.total(cost.estimate(profile)) for profile in ("prod", "dev")}
+    comparisons = {key: usd for key, (_label, usd) in cost.comparisons().items()}
+    echo(f"  cost: prod {totals['prod']:.2f}, dev {totals['dev']:.2f} USD/month")
+    return {
+        "cost_prod_usd_month": totals["prod"],
+        "cost_dev_usd_month": totals["dev"],
+        **{f"cost_{key}_usd_month": usd for key, usd in comparisons.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per side of each ratio")
+    parser.add_argument("--skip", nargs="*", default=[], choices=PARTS, help="parts to skip")
+    parser.add_argument("--skip-cold", action="store_true", help="no `make run` from nothing")
+    args = parser.parse_args()
+    started = time.monotonic()
+    echo = _echo_with_clock(started)
+    figures: dict[str, float] = {}
+    runners = {"parse": run_parse, "stack": run_stack, "start": run_start, "cost": run_cost}
+    for part, runner in runners.items():
+        if part in args.skip:
+            continue
+        echo(f"== {part}")
+        figures.update(runner(args, echo))
+    minutes = (time.monotonic() - started) / 60
+    print("\n" + report.table(figures), flush=True)
+    # Only this run's figures: a skipped part leaves no stale figure behind.
+    results = {k: round(v, 3) for k, v in figures.items()}
+    results["measured"] = {
+        "at": datetime.now(UTC).isoformat(timespec="minutes"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {_memory_gb():.0f} GB RAM",
+        "runs": args.runs,
+        "minutes": round(minutes, 1),
+        "parts": [p for p in runners if p not in args.skip],
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"\nwritten to {RESULTS.relative_to(REPO)} ({minutes:.1f} min)")
+
+
+def _memory_gb() -> float:
+    with open("/proc/meminfo") as meminfo:
+        return int(meminfo.readline().split()[1]) / 1024**2
+
+
+if __name__ == "__main__":
+    main()
