@@ -68,11 +68,14 @@ def run_stack(args, echo) -> dict:
         echo("stack: up; one warm-up run of the pipeline through Airflow")
         overhead.airflow_seconds(settings, api)
         idle: list[float] = []
+        idle_parts: dict[str, list[float]] = {}
 
         def read_idle() -> None:
             time.sleep(10)  # task processes exit, the emulator trims its heap
             parts = stack_pss_by_component(settings)
             idle.append(sum(parts.values()))
+            for name, mb in parts.items():
+                idle_parts.setdefault(name, []).append(mb)
             detail = ", ".join(f"{name} {mb:.0f}" for name, mb in parts.items())
             echo(f"  idle PSS of the stack: {idle[-1]:,.0f} MB ({detail})")
 
@@ -81,6 +84,8 @@ def run_stack(args, echo) -> dict:
         one = overhead.measure(settings, api, args.runs, "1x", echo=echo, after_pair=read_idle)
         figures["run_peak_pss_mb"] = sampler.stop()
         figures["idle_pss_mb"] = statistics.median(idle)
+        for name, values in idle_parts.items():
+            figures[f"idle_pss_mb_{name.replace('-', '_')}"] = statistics.median(values)
         figures.update(
             overhead_ratio_1x=one["ratio"],
             pipeline_airflow_seconds_1x=one["airflow_seconds"],

@@ -26,6 +26,17 @@ FIGURES = {
     "parse_seconds_sample": ("DAG parse, slowest file, sample config", "s", (UNDER, 0.3)),
     "parse_seconds_500_sources": ("DAG parse, slowest file, 500 sources", "s", (UNDER, 0.3)),
     "idle_pss_mb": ("PSS of the whole stack, idle", "MB", (UNDER, 1000)),
+    **{
+        f"idle_pss_mb_{name}": (f"  of which {label}", "MB", None)
+        for name, label in (
+            ("s3", "moto S3 (holds the landed files)"),
+            ("snowflake", "fakesnow + DuckDB"),
+            ("api_server", "api-server"),
+            ("scheduler", "scheduler + LocalExecutor workers"),
+            ("dag_processor", "dag-processor"),
+            ("triggerer", "triggerer + its trigger runner"),
+        )
+    },
     "run_peak_pss_mb": ("PSS of the whole stack, peak during runs", "MB", None),
     "warm_run_seconds": ("`make run`, installed, stack running", "s", (UNDER, 60)),
     "stopped_run_seconds": ("`make run`, installed, stack stopped", "s", None),
