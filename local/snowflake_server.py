@@ -68,6 +68,7 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     server.shared_fs = fs
     _name_failed_files_in_copy_errors()
     _keep_load_history_on_create_if_not_exists()
+    answer_retried_queries_once(server.app)
     logging.getLogger("fakesnow").setLevel(logging.INFO)
     uvicorn.run(
         server.app,
@@ -248,6 +249,40 @@ def _first_bad_json_line(url: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def answer_retried_queries_once(app, remembered: int = 256) -> None:
+    """Answer a re-sent query (same requestId) with its first answer, as Snowflake does.
+
+    Snowflake answers a long query within 45 s ("in progress") and the connector polls; fakesnow
+    answers only when done, so after its 60 s socket timeout the connector sends the query again.
+    fakesnow would refuse it ("connection is busy") or run it twice. Here queries of one session
+    run one at a time, and a re-sent one gets the first answer.
+    """
+    import asyncio
+    from collections import OrderedDict
+
+    from starlette.routing import request_response
+
+    route = next(r for r in app.routes if getattr(r, "path", "") == "/queries/v1/query-request")
+    original = route.endpoint
+    session_locks: dict[str, asyncio.Lock] = {}
+    answers: OrderedDict = OrderedDict()
+
+    async def query_request(request):
+        request_id = request.query_params.get("requestId")
+        if not request_id:
+            return await original(request)
+        lock = session_locks.setdefault(request.headers.get("Authorization", ""), asyncio.Lock())
+        async with lock:
+            if (answer := answers.get(request_id)) is None:
+                answer = answers[request_id] = await original(request)
+                while len(answers) > remembered:
+                    answers.popitem(last=False)
+            return answer
+
+    route.endpoint = query_request
+    route.app = request_response(query_request)
 
 
 _CREATE_IF_NOT_EXISTS = re.compile(
