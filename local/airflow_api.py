@@ -63,7 +63,16 @@ class AirflowAPI:
         return runs["dag_runs"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        """Every task instance of the run (the API pages them, 100 at most per page)."""
+        found: list[dict] = []
+        while True:
+            page = self._call(
+                "GET",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100&offset={len(found)}",
+            )
+            found += page["task_instances"]
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
 
     def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The latest try's log as text: one line per structured log entry."""
