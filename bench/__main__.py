@@ -145,24 +145,30 @@ def main() -> None:
     figures: dict[str, float] = {}
     # The ratios first: they hold up under load; absolute timings (parse, start) come later.
     runners = {"stack": run_stack, "parse": run_parse, "start": run_start, "cost": run_cost}
+    done: list[str] = []
     for part, runner in runners.items():
         if part in args.skip:
             continue
         echo(f"== {part}")
         figures.update(runner(args, echo))
-    minutes = (time.monotonic() - started) / 60
+        done.append(part)
+        _write(figures, args.runs, done, started)  # after every part: an interrupted run keeps it
     print("\n" + report.table(figures), flush=True)
-    # Only this run's figures: a skipped part leaves no stale figure behind.
-    results = {k: round(v, 3) for k, v in figures.items()}
+    minutes = (time.monotonic() - started) / 60
+    print(f"\nwritten to {RESULTS.relative_to(REPO)} ({minutes:.1f} min)")
+
+
+def _write(figures: dict[str, float], runs: int, parts: list[str], started: float) -> None:
+    """This run's figures only: a skipped part leaves no stale figure behind."""
+    results: dict = {k: round(v, 3) for k, v in figures.items()}
     results["measured"] = {
         "at": datetime.now(UTC).isoformat(timespec="minutes"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {_memory_gb():.0f} GB RAM",
-        "runs": args.runs,
-        "minutes": round(minutes, 1),
-        "parts": [p for p in runners if p not in args.skip],
+        "runs": runs,
+        "minutes": round((time.monotonic() - started) / 60, 1),
+        "parts": parts,
     }
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(REPO)} ({minutes:.1f} min)")
 
 
 def _memory_gb() -> float:
