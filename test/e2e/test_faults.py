@@ -114,10 +114,15 @@ def test_scheduler_killed_mid_run_and_restarted_completes_without_double_loads(
     _first_load_running(api, run_id)
     # SIGKILL to the scheduler and everything it started (executor workers, running tasks).
     assert processes.kill(settings, "scheduler")
+    killed = data.tasks_in_state(api, run_id, "running")
     stack_mod.up(settings, echo=lambda _line: None)
 
     run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
     assert run.state == "success", run.tasks
+    # The loads that were running died with the scheduler: each was failed for lack of
+    # heartbeat and retried, never reported done by a process that no longer exists.
+    tries = {t: ti["try_number"] for t, ti in data.task_instances(api, run_id).items()}
+    assert killed and all(tries[t] > 1 for t in killed), (killed, tries)
     _assert_exact(snowflake, s3, config)
 
 
