@@ -66,7 +66,7 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     fs.duck_conn.register_filesystem(s3)
     _FILESYSTEMS["s3"] = s3
     server.shared_fs = fs
-    _name_failed_files_in_copy_errors()
+    _copy_into_as_snowflake_does()
     _keep_load_history_on_create_if_not_exists()
     answer_retried_queries_once(server.app)
     logging.getLogger("fakesnow").setLevel(logging.INFO)
@@ -99,7 +99,7 @@ _FILESYSTEMS: dict = {}
 _csv_columns: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("csv_columns")
 
 
-def _name_failed_files_in_copy_errors() -> None:
+def _copy_into_as_snowflake_does() -> None:
     """Make COPY behave as Snowflake's does on bad files, and say so as Snowflake does.
 
     fakesnow reads CSV with DuckDB's sniffer, so a row with too many columns, a header-only file
@@ -204,7 +204,9 @@ def _first_line(exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     # A Python filesystem's error arrives as a traceback: its cause is the "XError: ..." line.
     cause = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
-    return (cause or lines or [type(exc).__name__])[0 if not cause else -1]
+    if cause:
+        return cause[-1]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _load_error(exc: Exception, url: str):

@@ -10,7 +10,7 @@ from local import snowflake_server
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     snowflake_server._keep_load_history_on_create_if_not_exists()
-    snowflake_server._name_failed_files_in_copy_errors()
+    snowflake_server._copy_into_as_snowflake_does()
     data = tmp_path_factory.mktemp("stage")
     (data / "a.json").write_text('{"a": 1}\n{"a": 2}\n')
     cur = FakeSnow(db_path=str(tmp_path_factory.mktemp("db"))).connect().cursor()
