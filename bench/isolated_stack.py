@@ -45,7 +45,9 @@ def isolated_stack(echo=print, keep_state: bool = False) -> Iterator[Settings]:
     `local.stack.up(settings)`; on exit every process of it is stopped and its state removed."""
     state_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
     settings = new_settings(state_dir)
-    saved = {k: os.environ.get(k) for k in stack_env(settings)}
+    # connect_snowflake() points REQUESTS_CA_BUNDLE at this stack's CA: restore it, or pip and
+    # uv in a later `make install` look for a certificate that is gone.
+    saved = {k: os.environ.get(k) for k in [*stack_env(settings), "REQUESTS_CA_BUNDLE"]}
     os.environ.update(stack_env(settings))
     try:
         yield settings
