@@ -38,6 +38,7 @@ FIGURES = {
         )
     },
     "run_peak_pss_mb": ("PSS of the whole stack, peak during runs", "MB", None),
+    "make_run_idle_pss_mb": ("PSS of the stack, idle after one `make run`", "MB", None),
     "warm_run_seconds": ("`make run`, installed, stack running", "s", (UNDER, 60)),
     "stopped_run_seconds": ("`make run`, installed, stack stopped", "s", None),
     "cold_run_seconds": ("`make run`, fresh clone, empty cache", "s", None),
