@@ -1,10 +1,12 @@
 """DAG integrity: the DAGs import, follow our policies, and parse without heavy imports."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -26,7 +28,10 @@ HEAVY_MODULES = [
 def _dagbag(folder: Path):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(folder))
+    # The DAGs' own sources file, even if the environment points elsewhere.
+    with mock.patch.dict(os.environ):
+        os.environ.pop("PIPELINE_SOURCES_FILE", None)
+        return DagBag(dag_folder=str(folder))
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +95,8 @@ def test_dag_files_parse_without_heavy_imports(dag_file):
         "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
         f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "PIPELINE_SOURCES_FILE"}
     out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []

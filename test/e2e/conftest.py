@@ -30,7 +30,8 @@ def pytest_collection_modifyitems(items):
         module = Path(str(item.fspath)).stem
         return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
 
-    items.sort(key=lambda item: (item.fspath.dirname != str(Path(__file__).parent), rank(item)))
+    # The end-to-end tests run last (they set the stack's environment), in MODULE_ORDER.
+    items.sort(key=lambda item: (item.fspath.dirname == str(Path(__file__).parent), rank(item)))
 
 
 def _free_port() -> int:
@@ -49,15 +50,15 @@ def sources_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, sources_file):
-    os.environ.update(
-        {
-            "LOCAL_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
-            "LOCAL_STACK_S3_PORT": str(_free_port()),
-            "LOCAL_STACK_SNOWFLAKE_PORT": str(_free_port()),
-            "LOCAL_STACK_API_PORT": str(_free_port()),
-            "PIPELINE_SOURCES_FILE": str(sources_file),
-        }
-    )
+    stack_env = {
+        "LOCAL_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
+        "LOCAL_STACK_S3_PORT": str(_free_port()),
+        "LOCAL_STACK_SNOWFLAKE_PORT": str(_free_port()),
+        "LOCAL_STACK_API_PORT": str(_free_port()),
+        "PIPELINE_SOURCES_FILE": str(sources_file),
+    }
+    saved = {key: os.environ.get(key) for key in stack_env}
+    os.environ.update(stack_env)
     from local import settings as settings_mod
     from local import stack as stack_mod
 
@@ -67,6 +68,11 @@ def stack(tmp_path_factory, sources_file):
         yield settings, api
     finally:
         stack_mod.down(settings)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture
