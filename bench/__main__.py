@@ -47,8 +47,6 @@ def run_parse(args, echo) -> dict:
 
 
 def run_stack(args, echo) -> dict:
-    import boto3
-
     from bench import flights_10x, load_throughput, overhead
     from bench.isolated_stack import isolated_stack
     from bench.memory import PeakSampler, stack_pss_by_component
@@ -58,13 +56,7 @@ def run_stack(args, echo) -> dict:
     with isolated_stack(echo=echo) as settings:
         echo(f"stack: starting on free ports, state in {settings.state_dir}")
         api = stack.up(settings, echo=lambda _line: None)
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
-            region_name="us-east-1",
-        )
+        s3 = stack.s3_client(settings)
         echo("stack: up; one warm-up run of the pipeline through Airflow")
         overhead.airflow_seconds(settings, api)
         idle: list[float] = []

@@ -76,19 +76,24 @@ def start_emulators(settings: Settings, echo=print) -> None:
         echo(f"  {name:<14} started (pid {pid}) on {HOST}:{port}")
 
 
-def prepare_data(settings: Settings, echo=print) -> None:
-    """Create the landing bucket, land the samples and apply the Snowflake setup (idempotent)."""
+def s3_client(settings: Settings):
+    """A boto3 client of the stack's S3 emulator."""
     import boto3
 
-    from local import samples, snowflake_setup
-
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint,
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
         region_name="us-east-1",
     )
+
+
+def prepare_data(settings: Settings, echo=print) -> None:
+    """Create the landing bucket, land the samples and apply the Snowflake setup (idempotent)."""
+    from local import samples, snowflake_setup
+
+    s3 = s3_client(settings)
     counts = samples.land(s3, LANDING_BUCKET, echo=echo)
     echo(f"  sample files: {counts['uploaded']} landed, {counts['present']} already there")
     # Re-applying is safe but costs seconds; skip it while the same emulator process already has

@@ -87,13 +87,7 @@ def snowflake(stack):
 
 @pytest.fixture(scope="session")
 def s3(stack):
-    import boto3
+    from local.stack import s3_client
 
     settings, _ = stack
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        region_name="us-east-1",
-    )
+    return s3_client(settings)

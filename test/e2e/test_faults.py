@@ -34,18 +34,24 @@ def _assert_exact(snowflake, s3, config) -> None:
     assert data.files_loaded_twice(snowflake, config) == []
 
 
-def _first_load_running(api, run_id: str):
-    return data.wait_for(
-        lambda: data.tasks_in_state(api, run_id, "running"), 180, "a load task running"
-    )
+def _run_with_a_load_running(api, s3, config, tag: str, year: int) -> str:
+    """Land new files, trigger snowflake_raw, return its run id once a load task is running."""
+    _land_new_files(s3, config, tag, year)
+    run_id = data.pipeline.trigger_raw(api, note=tag)
+    data.wait_for(lambda: data.tasks_in_state(api, run_id, "running"), 180, "a load running")
+    return run_id
+
+
+def _completes(api, run_id: str) -> data.pipeline.RunOutcome:
+    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
+    assert run.state == "success", run.tasks
+    return run
 
 
 def test_snowflake_down_during_raw_load_is_retried_then_completes(stack, s3, sources_file):
     settings, api = stack
     config = data.config_of(sources_file)
-    _land_new_files(s3, config, "fault-snowflake", 2040)
-    run_id = data.pipeline.trigger_raw(api, note="fault: snowflake down")
-    _first_load_running(api, run_id)
+    run_id = _run_with_a_load_running(api, s3, config, "fault-snowflake", 2040)
     assert processes.kill(settings, "snowflake")
 
     # The loads fail to reach Snowflake and wait for their retry (backoff), not fail for good.
@@ -58,8 +64,7 @@ def test_snowflake_down_during_raw_load_is_retried_then_completes(stack, s3, sou
     assert "snowflake" in log.lower() and ("connect" in log.lower() or "fakesnow" in log)
     stack_mod.up(settings, echo=lambda _line: None)
 
-    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
-    assert run.state == "success", run.tasks
+    _completes(api, run_id)
     assert _retried(api, run_id)
     from local.airflow_env import connect_snowflake
 
@@ -94,8 +99,7 @@ def test_s3_unreachable_gives_a_clear_error_retries_and_keeps_no_partial_state(
     s3.create_bucket(Bucket=LANDING_BUCKET)
     for key, body in landed.items():
         data.put(s3, key, body)
-    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
-    assert run.state == "success", run.tasks
+    _completes(api, run_id)
     assert _retried(api, run_id)
     assert data.files_loaded_twice(snowflake, config) == []
     # A retry may have run before every file was landed again; the next run loads the rest.
@@ -109,16 +113,13 @@ def test_scheduler_killed_mid_run_and_restarted_completes_without_double_loads(
 ):
     settings, api = stack
     config = data.config_of(sources_file)
-    _land_new_files(s3, config, "fault-scheduler", 2042)
-    run_id = data.pipeline.trigger_raw(api, note="fault: scheduler killed")
-    _first_load_running(api, run_id)
+    run_id = _run_with_a_load_running(api, s3, config, "fault-scheduler", 2042)
     # SIGKILL to the scheduler and everything it started (executor workers, running tasks).
     assert processes.kill(settings, "scheduler")
     killed = data.tasks_in_state(api, run_id, "running")
     stack_mod.up(settings, echo=lambda _line: None)
 
-    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
-    assert run.state == "success", run.tasks
+    _completes(api, run_id)
     # The loads that were running died with the scheduler: each was failed for lack of
     # heartbeat and retried, never reported done by a process that no longer exists.
     tries = {t: ti["try_number"] for t, ti in data.task_instances(api, run_id).items()}
@@ -129,14 +130,11 @@ def test_scheduler_killed_mid_run_and_restarted_completes_without_double_loads(
 def test_api_server_restarted_during_a_run_the_run_completes(stack, snowflake, s3, sources_file):
     settings, api = stack
     config = data.config_of(sources_file)
-    _land_new_files(s3, config, "fault-api-server", 2043)
-    run_id = data.pipeline.trigger_raw(api, note="fault: api-server restarted")
-    _first_load_running(api, run_id)
+    run_id = _run_with_a_load_running(api, s3, config, "fault-api-server", 2043)
     assert processes.stop(settings, "api-server")
     stack_mod.up(settings, echo=lambda _line: None)
 
-    run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
-    assert run.state == "success", run.tasks
+    _completes(api, run_id)
     _assert_exact(snowflake, s3, config)
 
 
@@ -147,11 +145,8 @@ def test_overlapping_raw_runs_load_each_file_once(stack, snowflake, s3, sources_
     scheduled_like = data.pipeline.trigger_raw(api, note="first run")
     manual = data.pipeline.trigger_raw(api, note="manual trigger during the first run")
 
-    runs = [
-        data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
-        for run_id in (scheduled_like, manual)
-    ]
-    assert [r.state for r in runs] == ["success", "success"]
+    for run_id in (scheduled_like, manual):
+        _completes(api, run_id)
     _assert_exact(snowflake, s3, config)
     with snowflake.cursor() as cur:
         loaded = cur.execute(
