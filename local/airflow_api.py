@@ -26,7 +26,8 @@ class AirflowAPI:
         )
         try:
             # Only the http(s) base URL given to __init__ is ever opened.
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 # nosec B310
+            # Longer than the api-server's 30 s wait for the SQLite lock, so its 500 comes back.
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 # nosec B310
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
