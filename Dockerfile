@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The project's Airflow image: the official Airflow 3.3.2 image plus our pinned providers,
 # DAGs, plugins and Snowflake SQL. One image runs every component (api-server, scheduler,
 # dag-processor, triggerer, db migrate) locally in docker-compose-local.yml and on ECS Fargate.
@@ -12,6 +10,9 @@
 #
 # Build: docker build -t airflow-snowflake-fargate:local .
 #        docker build --target test .
+# BuildKit and the classic builder (DOCKER_BUILDKIT=0) both build it: no `# syntax=` frontend
+# to pull, no BuildKit-only flags (file modes come from git). Where the official base cannot be
+# pulled, pass a stand-in: --build-arg AIRFLOW_BASE_IMAGE=... (see docs/docker.md).
 
 ############################################################################################
 # deps: the pinned runtime requirements on top of the official image. The lock
@@ -19,7 +20,9 @@
 # versions. The official image keeps its virtualenv in ~/.local (VIRTUAL_ENV) and ships uv;
 # installing as the airflow user is what its docs prescribe.
 ############################################################################################
-FROM apache/airflow:3.3.2-python3.12 AS deps
+ARG AIRFLOW_BASE_IMAGE=apache/airflow:3.3.2-python3.12
+FROM ${AIRFLOW_BASE_IMAGE} AS deps
+ARG AIRFLOW_BASE_IMAGE
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 USER 50000
@@ -38,7 +41,7 @@ LABEL org.opencontainers.image.title="airflow-snowflake-fargate" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${IMAGE_VERSION}" \
       org.opencontainers.image.revision="${VCS_REF}" \
-      org.opencontainers.image.base.name="docker.io/apache/airflow:3.3.2-python3.12"
+      org.opencontainers.image.base.name="${AIRFLOW_BASE_IMAGE}"
 
 ############################################################################################
 # app: the production content. Code is owned by root and read-only for the airflow user.
@@ -54,7 +57,8 @@ COPY airflow/plugins/ /opt/airflow/plugins/
 COPY sql/ /opt/airflow/sql/
 # airflow_local_settings.py: the scheduler preloads the Snowflake connector before forking workers.
 COPY airflow/config/ /opt/airflow/config/
-COPY --chmod=0755 docker/healthcheck.sh /usr/local/bin/airflow-healthcheck
+# Its mode (0755) comes from git: `COPY --chmod` would need BuildKit.
+COPY docker/healthcheck.sh /usr/local/bin/airflow-healthcheck
 
 # .local/tls is where the emulators profile shares fakesnow's CA (a named volume takes the
 # ownership of the directory it is mounted on, so it must exist, owned by airflow). The system

@@ -39,7 +39,7 @@ clean: stop
 	rm -rf .local .tox
 
 # Docker (docs/docker.md): the image ECS runs, and the whole stack in docker compose.
-.PHONY: image compose-up compose-down
+.PHONY: image compose-up compose-down test-containers
 
 image:
 	docker build -t airflow-snowflake-fargate:local .
@@ -51,6 +51,10 @@ compose-up:
 
 compose-down:
 	docker compose -f docker-compose-local.yml down
+
+# The container tier alone (also part of `make test`): builds the image, runs compose end to end.
+test-containers: $(STAMP)
+	@$(VENV)/bin/tox run -e containers
 
 # AWS (docs/deploy.md): CloudFormation stacks on ECS Fargate. PROFILE=dev|prod, ARGS=more options.
 .PHONY: deploy destroy cost

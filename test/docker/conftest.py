@@ -15,9 +15,16 @@ DOCKERFILE = REPO / "Dockerfile"
 CLOUDFORMATION_AIRFLOW = REPO / "cloudformation" / "airflow.yml"
 
 
+def with_defaults(text: str) -> str:
+    """The naming variables (`${NAME:-default}`) replaced by their defaults: the images and the
+    port a user gets (the container tier sets its own)."""
+    names = "AIRFLOW_IMAGE|AIRFLOW_DEV_IMAGE|POSTGRES_IMAGE|AIRFLOW_API_PORT"
+    return re.sub(r"\$\{(?:" + names + r"):-([^}]*)\}", r"\1", text)
+
+
 @pytest.fixture(scope="session")
 def compose() -> dict:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
+    return yaml.safe_load(with_defaults(COMPOSE_FILE.read_text()))
 
 
 @pytest.fixture(scope="session")

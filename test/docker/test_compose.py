@@ -19,6 +19,8 @@ EMULATOR_SERVICES = (
 
 RUNTIME_IMAGE = "airflow-snowflake-fargate:local"
 DEV_IMAGE = "airflow-snowflake-fargate:dev"
+# The official base unless AIRFLOW_BASE_IMAGE names a stand-in (the container tier's).
+BASE_ARG = {"AIRFLOW_BASE_IMAGE": "${AIRFLOW_BASE_IMAGE:-apache/airflow:3.3.2-python3.12}"}
 # Settings every component of one deployment must share (FINDINGS: Airflow 3.3.2).
 SHARED_SECRETS = (
     "AIRFLOW__CORE__FERNET_KEY",
@@ -141,7 +143,7 @@ def test_emulators_run_the_projects_local_launchers(services):
     assert services["snowflake-setup"]["command"] == ["python", "-m", "local", "snowflake-setup"]
     for name in ("s3", "snowflake", "land-samples", "snowflake-setup"):
         assert services[name]["image"] == DEV_IMAGE
-        assert services[name]["build"] == {"context": ".", "target": "dev"}
+        assert services[name]["build"] == {"context": ".", "target": "dev", "args": BASE_ARG}
 
 
 TLS_VOLUME = "local-tls:/opt/airflow/.local/tls"
@@ -207,7 +209,11 @@ def test_components_wait_for_emulator_setup_only_when_the_profile_is_on(services
 
 def test_airflow_services_build_the_runtime_target(services):
     for name, svc in airflow_services(services).items():
-        assert svc["build"] == {"context": ".", "target": "runtime"}, name
+        assert svc["build"] == {
+            "context": ".",
+            "target": "runtime",
+            "args": BASE_ARG,
+        }, name
 
 
 def test_build_targets_exist_in_the_dockerfile(services, stages):

@@ -25,7 +25,9 @@ def lineage(stages, name):
 
 def test_stages_and_their_order(stages):
     assert list(stages) == ["deps", "app", "workspace", "test", "dev", "runtime"]
-    assert stages["deps"].base == BASE_IMAGE
+    # the official base by default; a stand-in only where it cannot be pulled (the tier)
+    assert stages["deps"].base == "${AIRFLOW_BASE_IMAGE}"
+    assert f"ARG AIRFLOW_BASE_IMAGE={BASE_IMAGE}" in (REPO / "Dockerfile").read_text()
     # the default target (the last stage) is the production image, not test or dev
     assert [s.name for s in lineage(stages, "runtime")] == ["runtime", "app", "deps"]
 

@@ -1,0 +1,94 @@
+"""The container tier: the image built and the compose stack run on a real Docker engine.
+
+The engine is the one found (DOCKER_HOST, or the CLI's default), else a dockerd of our own
+(root on Debian), stopped by PID at the end. Without any engine the tier is skipped loudly, and
+fails under CI=true. Progress goes to the terminal as it happens: builds take minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from bench.isolated_stack import free_port
+from deploy.containers import compose, offline_base
+from deploy.containers import engine as engine_mod
+from deploy.containers.engine import progress as say
+
+STATE_DIR = engine_mod.DEFAULT_STATE_DIR
+
+
+@pytest.fixture(scope="session")
+def engine():
+    try:
+        found = engine_mod.find_or_start(STATE_DIR, say)
+    except engine_mod.EngineUnavailable as exc:
+        message = f"CONTAINER TIER NOT RUN: no Docker engine: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " (CI=true: the tier is required)")
+        say("!" * 78)
+        say(message)
+        say("!" * 78)
+        pytest.skip(message)
+    say(f"engine: {found.description}")
+    yield found
+    if found.started_pid:
+        say(f"stopping the dockerd we started (pid {found.started_pid})")
+    found.stop()
+
+
+@pytest.fixture(scope="session")
+def bases(engine) -> offline_base.BaseImages:
+    return offline_base.ensure(engine, STATE_DIR, say)
+
+
+@pytest.fixture(scope="session")
+def api_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def stack_env_text(api_port) -> str:
+    """The stack's .env before the image names are known: fresh secrets, the tier's port."""
+    return compose.env_text(None, api_port)
+
+
+@pytest.fixture(scope="session")
+def build_context(tmp_path_factory, stack_env_text):
+    return compose.build_context(tmp_path_factory.mktemp("context"), stack_env_text)
+
+
+@pytest.fixture(scope="session")
+def images(engine, bases, build_context) -> compose.Images:
+    return compose.build_images(engine, bases, build_context, say)
+
+
+@pytest.fixture(scope="session")
+def env_file(tmp_path_factory, images, stack_env_text):
+    path = tmp_path_factory.mktemp("compose") / ".env"
+    path.write_text(stack_env_text + compose.image_names(images))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="session")
+def secrets(stack_env_text) -> dict[str, str]:
+    values = compose.env_values(stack_env_text)
+    return {key: values[key] for key in compose.load_init_env().GENERATORS}
+
+
+@pytest.fixture(scope="module")
+def stack(engine, env_file, api_port):
+    project = f"asf-tier-{uuid.uuid4().hex[:8]}"
+    running = compose.ComposeStack(engine, env_file, project, api_port, say)
+    say(f"compose project {project}: up (UI on 127.0.0.1:{api_port})")
+    try:
+        running.up_seconds = running.up()
+        yield running
+    finally:
+        if running.containers() or running.leftovers()["volume"]:
+            for service in ("airflow-init", "scheduler", "pipeline-trigger"):
+                say(f"--- last log lines of {service}:\n{running.logs(service)[-3000:]}")
+            running.down(volumes=True)

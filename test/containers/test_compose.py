@@ -1,0 +1,127 @@
+"""docker-compose-local.yml with the emulators, run on the built images, end to end.
+
+The tests run in file order on one stack: healthy services, both DAGs, the figures, what only a
+running container shows, a second `up` on the kept volumes, and `down -v`.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from deploy.containers.engine import progress as say
+from local import pipeline
+from local.airflow_api import AirflowAPI
+from test.e2e.expected import delays_by_origin_quarter, source_frames
+
+READ_BACK = """
+import json
+from contextlib import closing
+from local import report, snowflake_setup
+with closing(snowflake_setup.connect()) as conn:
+    cur = conn.cursor()
+    loaded = cur.execute(
+        "SELECT file, COUNT(*) FROM raw.ops.load_audit WHERE status = 'LOADED' GROUP BY file"
+    ).fetchall()
+    print(json.dumps({
+        "delays": [[str(v) for v in row] for row in report.delay_report(conn)],
+        "counts": report.table_counts(conn),
+        "loaded": {file: n for file, n in loaded},
+    }))
+"""
+
+
+def read_back(stack) -> dict:
+    return json.loads(stack.python_in("snowflake-setup", READ_BACK).strip().splitlines()[-1])
+
+
+def pipeline_of(stack, after_runs: int = 0) -> list[pipeline.RunOutcome]:
+    """Wait for the pipeline-trigger's raw run and the analytics run its Assets queued."""
+    assert stack.exit_code("pipeline-trigger") == 0, stack.logs("pipeline-trigger")[-2000:]
+    api = AirflowAPI(stack.api_url)
+    manual = [r for r in api.dag_runs(pipeline.RAW) if r["run_type"] == "manual"]
+    assert len(manual) == after_runs + 1, manual
+    run_id = max(manual, key=lambda r: r["run_after"])["dag_run_id"]
+    raw = pipeline.follow(api, pipeline.RAW, run_id, 600, say)
+    if raw.state != "success":
+        return [raw]
+    analytics = pipeline.wait_for_analytics_after(api, api.dag_run(pipeline.RAW, run_id), 600, say)
+    return [raw, analytics]
+
+
+@pytest.fixture(scope="module")
+def expected():
+    frames = source_frames()
+    return {
+        "delays": delays_by_origin_quarter(frames["flights"]),
+        "raw_counts": {f"raw.nycflights.{name}": len(frame) for name, frame in frames.items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def first_run(stack):
+    return pipeline_of(stack)
+
+
+def test_every_long_running_service_becomes_healthy(stack):
+    assert set(stack.wait_healthy().values()) == {"healthy"}
+
+
+def test_both_dags_succeed(first_run):
+    assert [(o.dag_id, o.state) for o in first_run] == [
+        (pipeline.RAW, "success"),
+        (pipeline.ANALYTICS, "success"),
+    ], [o.failed_tasks for o in first_run]
+
+
+def test_the_figures_equal_the_independent_computation(stack, first_run, expected):
+    result = read_back(stack)
+    delays = {
+        (o, int(q)): Decimal(d).quantize(Decimal("0.01")) for o, _, q, d, _ in result["delays"]
+    }
+    assert delays == expected["delays"]
+    raw = {k: v for k, v in result["counts"].items() if k.startswith("raw.")}
+    assert raw == expected["raw_counts"]
+
+
+def test_each_component_passes_the_images_health_check_as_uid_50000(stack):
+    for service in ("api-server", "scheduler", "dag-processor", "triggerer"):
+        container = stack.container(service)["Id"]
+        ids = stack.engine.docker("exec", container, "id", "-u").stdout.split()
+        assert ids == ["50000"], (service, ids)
+        check = stack.engine.docker(
+            "exec", container, "/usr/local/bin/airflow-healthcheck", check=False
+        )
+        assert check.returncode == 0, (service, check.stdout, check.stderr)
+
+
+def test_only_the_ui_is_published_and_only_on_loopback(stack):
+    published = {}
+    for info in stack.containers():
+        for port, bindings in (info["NetworkSettings"]["Ports"] or {}).items():
+            if bindings:
+                service = info["Config"]["Labels"]["com.docker.compose.service"]
+                published[service, port] = sorted((b["HostIp"], b["HostPort"]) for b in bindings)
+    assert published == {("api-server", "8080/tcp"): [("127.0.0.1", str(stack.api_port))]}
+
+
+def test_a_second_up_on_the_kept_volumes_loads_nothing_twice(stack, first_run, expected):
+    before = read_back(stack)
+    stack.down(volumes=False)
+    assert stack.leftovers()["volume"], "down without -v must keep the volumes"
+    stack.up()
+    again = pipeline_of(stack, after_runs=1)
+    assert again[0].state == "success", again[0].failed_tasks
+    after = read_back(stack)
+    assert after["loaded"] == before["loaded"], "files were loaded again"
+    assert set(after["loaded"].values()) == {1}
+    assert {k: v for k, v in after["counts"].items() if k.startswith("raw.")} == expected[
+        "raw_counts"
+    ]
+
+
+def test_down_with_volumes_leaves_no_container_volume_or_network(stack):
+    stack.down(volumes=True)
+    assert stack.leftovers() == {"volume": [], "network": [], "container": []}

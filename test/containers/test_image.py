@@ -1,0 +1,48 @@
+"""The image, built and run: in-image tests, the user, the entrypoint contract, no secrets."""
+
+from __future__ import annotations
+
+import re
+
+from deploy.containers import compose
+from deploy.containers.engine import progress as say
+
+
+def test_the_test_target_builds_and_its_tests_pass_inside_the_image(engine, bases, build_context):
+    _, log = compose.build_target(engine, bases, build_context, "test", say)
+    summary = re.findall(r"=+ (.*\d+ passed.*) =+", log.read_text())
+    assert summary, f"no pytest summary in {log}"
+    assert "failed" not in summary[-1] and "error" not in summary[-1], summary[-1]
+    assert int(re.search(r"(\d+) passed", summary[-1])[1]) > 0
+
+
+def _run(engine, image: str, *command: str) -> str:
+    done = engine.docker(
+        "run", "--rm", "--env", "CONNECTION_CHECK_MAX_COUNT=0", image, *command, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_image_runs_as_airflow_uid_50000_gid_0(engine, images):
+    assert _run(engine, images.runtime, "bash", "-c", "id -u; id -g").split() == ["50000", "0"]
+
+
+def test_the_entrypoint_passes_other_commands_to_airflow(engine, images):
+    assert _run(engine, images.runtime, "version").strip().splitlines()[-1] == "3.3.2"
+    out = _run(engine, images.runtime, "python", "-c", "import snowflake_pipeline; print('ok')")
+    assert out.strip().splitlines()[-1] == "ok"
+
+
+def test_the_image_filesystem_holds_no_secret_of_the_env_file(engine, images, secrets):
+    """The build context held a .env with these values (compose.build_context)."""
+    needles = {key: value.encode() for key, value in secrets.items()}
+    found, files = [], 0
+    for path, content in compose.image_files(engine, images.runtime):
+        files += 1
+        assert not path.endswith("/.env") and path != ".env", f"{path} is in the image"
+        found += [(key, path) for key, needle in needles.items() if needle in content]
+    assert files > 10_000, f"only {files} files exported: not the image filesystem"
+    assert not found, f"secrets of .env in the image: {found}"
+    inspect = engine.docker("image", "inspect", images.runtime).stdout
+    assert not [key for key, value in secrets.items() if value in inspect]
