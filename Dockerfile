@@ -87,13 +87,15 @@ RUN mkdir -p /opt/airflow/airflow \
     && ln -s /opt/airflow/plugins /opt/airflow/airflow/plugins
 
 ############################################################################################
-# test: `docker build --target test .` fails when a DAG does not import or a unit test fails.
+# test: `docker build --target test .` fails when a DAG does not import or a unit test fails;
+# the image keeps the JUnit report (/opt/airflow/test-results.xml) of the run that built it.
 ############################################################################################
 FROM workspace AS test
 
 COPY test/ /opt/airflow/test/
 RUN uv pip install --no-cache -c /tmp/requirements/constraints.txt pytest pytest-timeout \
-    && pytest -p no:cacheprovider -m "not e2e" test/dags test/plugins
+    && pytest -p no:cacheprovider -m "not e2e" test/dags test/plugins \
+        --junitxml=/opt/airflow/test-results.xml
 
 ############################################################################################
 # dev: the emulators (moto S3, fakesnow over TLS) and the project's launchers in `local/`,

@@ -3,7 +3,8 @@
     python -m bench [--runs N] [--skip PART ...] [--skip-cold]
 
 Parts: parse (DAG parse time), stack (memory, orchestration overhead at 1x and 10x, load
-throughput; on a stack of its own), start (`make run` in a fresh clone), cost (`make cost`).
+throughput; on a stack of its own), start (`make run` in a fresh clone), cost (`make cost`),
+containers (compose up to both DAGs done, memory per service, the container tier's time).
 Ratios come from both sides measured alternately in the same run, median of `--runs`.
 """
 
@@ -21,7 +22,7 @@ from bench import report
 from local.settings import REPO
 
 RESULTS = REPO / "bench" / "results.json"
-PARTS = ("parse", "stack", "10x", "start", "cost")
+PARTS = ("parse", "stack", "10x", "start", "cost", "containers")
 
 
 def _echo_with_clock(started: float):
@@ -126,6 +127,12 @@ def run_cost(_args, echo) -> dict:
     }
 
 
+def run_containers(_args, echo) -> dict:
+    from bench import containers
+
+    return containers.measure(echo)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per side of each ratio")
@@ -136,7 +143,13 @@ def main() -> None:
     echo = _echo_with_clock(started)
     figures: dict[str, float] = {}
     # The ratios first: they hold up under load; absolute timings (parse, start) come later.
-    runners = {"stack": run_stack, "parse": run_parse, "start": run_start, "cost": run_cost}
+    runners = {
+        "stack": run_stack,
+        "parse": run_parse,
+        "start": run_start,
+        "cost": run_cost,
+        "containers": run_containers,
+    }
     done: list[str] = []
     for part, runner in runners.items():
         if part in args.skip:

@@ -42,6 +42,22 @@ FIGURES = {
     "warm_run_seconds": ("`make run`, installed, stack running", "s", (UNDER, 60)),
     "stopped_run_seconds": ("`make run`, installed, stack stopped", "s", None),
     "cold_run_seconds": ("`make run`, fresh clone, empty cache", "s", None),
+    "containers_tier_seconds_warm": ("container tier, warm image cache", "s", (UNDER, 480)),
+    "containers_build_seconds_warm": ("  of which image builds (runtime, dev)", "s", None),
+    "containers_up_to_dags_done_seconds": ("compose `up` to both DAGs done", "s", None),
+    **{
+        f"containers_{kind}_mib_{service}": (f"compose {service}, {label}", "MiB", None)
+        for kind, label in (("idle", "idle"), ("peak", "peak of a run"))
+        for service in (
+            "api-server",
+            "scheduler",
+            "dag-processor",
+            "triggerer",
+            "postgres",
+            "s3",
+            "snowflake",
+        )
+    },  # fmt: skip
     "cost_prod_usd_month": ("prod profile", "USD/month", None),
     "cost_dev_usd_month": ("dev profile", "USD/month", None),
     "cost_mwaa_mw1_small_usd_month": ("Amazon MWAA mw1.small", "USD/month", None),

@@ -8,7 +8,8 @@ set -euo pipefail
 
 component="${AIRFLOW_COMPONENT:-}"
 if [[ -z "${component}" && -r /proc/1/cmdline ]]; then
-    read -r -a argv < <(tr '\0' ' ' </proc/1/cmdline)
+    # cmdline has no trailing newline: read fills argv and then reports end of file
+    read -r -a argv < <(tr '\0' ' ' </proc/1/cmdline) || true
     for word in "${argv[@]}"; do
         case "${word}" in
             api-server | scheduler | dag-processor | triggerer)

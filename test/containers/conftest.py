@@ -18,6 +18,15 @@ from deploy.containers import engine as engine_mod
 from deploy.containers.engine import progress as say
 
 STATE_DIR = engine_mod.DEFAULT_STATE_DIR
+MODULE_ORDER = ("test_image", "test_compose")  # the image's own checks first: they fail faster
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        module = item.path.stem
+        return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from deploy.containers.engine import progress as say
 from local import pipeline
-from local.airflow_api import AirflowAPI
 from test.e2e.expected import delays_by_origin_quarter, source_frames
 
 READ_BACK = """
@@ -37,20 +35,6 @@ def read_back(stack) -> dict:
     return json.loads(stack.python_in("snowflake-setup", READ_BACK).strip().splitlines()[-1])
 
 
-def pipeline_of(stack, after_runs: int = 0) -> list[pipeline.RunOutcome]:
-    """Wait for the pipeline-trigger's raw run and the analytics run its Assets queued."""
-    assert stack.exit_code("pipeline-trigger") == 0, stack.logs("pipeline-trigger")[-2000:]
-    api = AirflowAPI(stack.api_url)
-    manual = [r for r in api.dag_runs(pipeline.RAW) if r["run_type"] == "manual"]
-    assert len(manual) == after_runs + 1, manual
-    run_id = max(manual, key=lambda r: r["run_after"])["dag_run_id"]
-    raw = pipeline.follow(api, pipeline.RAW, run_id, 600, say)
-    if raw.state != "success":
-        return [raw]
-    analytics = pipeline.wait_for_analytics_after(api, api.dag_run(pipeline.RAW, run_id), 600, say)
-    return [raw, analytics]
-
-
 @pytest.fixture(scope="module")
 def expected():
     frames = source_frames()
@@ -62,7 +46,7 @@ def expected():
 
 @pytest.fixture(scope="module")
 def first_run(stack):
-    return pipeline_of(stack)
+    return stack.wait_pipeline()
 
 
 def test_every_long_running_service_becomes_healthy(stack):
@@ -112,7 +96,7 @@ def test_a_second_up_on_the_kept_volumes_loads_nothing_twice(stack, first_run, e
     stack.down(volumes=False)
     assert stack.leftovers()["volume"], "down without -v must keep the volumes"
     stack.up()
-    again = pipeline_of(stack, after_runs=1)
+    again = stack.wait_pipeline(after_runs=1)
     assert again[0].state == "success", again[0].failed_tasks
     after = read_back(stack)
     assert after["loaded"] == before["loaded"], "files were loaded again"
