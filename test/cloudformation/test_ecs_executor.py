@@ -89,3 +89,24 @@ def test_remote_task_logs_go_to_cloudwatch(ecs):
     assert config["AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER"]["Fn::Sub"].endswith(
         ":log-group:${TaskLogGroup}"
     )
+
+
+def test_task_role_lets_watchtower_find_the_task_log_group(render):
+    """watchtower's handler calls DescribeLogGroups before writing; without it, it falls back to
+    CreateLogGroup (not granted: the stack owns the group) and task logging fails everywhere."""
+    import inspect
+
+    import watchtower
+
+    source = inspect.getsource(watchtower.CloudWatchLogHandler._ensure_log_group)
+    assert 'get_paginator("describe_log_groups")' in source  # what the installed version calls
+    for profile in ("prod", "dev"):
+        (policy,) = render("airflow", profile).resources["TaskRole"]["Properties"]["Policies"]
+        statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"] if "Sid" in s}
+        find = statements["RemoteTaskLogsFindGroup"]
+        assert find["Effect"] == "Allow" and find["Action"] == "logs:DescribeLogGroups"
+        assert find["Resource"]["Fn::Sub"].endswith(":log-group:*")
+        actions = [s["Action"] for s in statements.values()]
+        granted = {a for a in actions if isinstance(a, str)}
+        granted |= {a for group in actions if isinstance(group, list) for a in group}
+        assert "logs:CreateLogGroup" not in granted
