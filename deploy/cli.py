@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, text in DEPLOY_FLAGS:
         deploy_parser.add_argument(f"--{flag}", help=text)
     destroy_parser.add_argument("--region", help="AWS region (AWS_REGION)")
-    destroy_parser.add_argument("--environment-name", default="airflow")
+    destroy_parser.add_argument(
+        "--environment-name", help="the environment to delete (DEPLOY_ENVIRONMENT_NAME, airflow)"
+    )
     destroy_parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     destroy_parser.add_argument(
         "--delete-database", action="store_true", help="also when deletion protection is on"
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             orchestrate.deploy(collected, clients)
             return 0
         region = inputs.collect_region(args.region)
-        name = args.environment_name
+        name = inputs.collect_environment_name(args.environment_name)
         if (
             not args.yes
             and input(f"Delete every stack of {name!r} in {region}? Type {name}: ") != name

@@ -104,8 +104,7 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
     _required(region, src, "the AWS region to deploy to, e.g. us-east-1")
     _matching(region, REGION, src, "an AWS region name such as us-east-1")
 
-    name, src = pick("environment_name", "DEPLOY_ENVIRONMENT_NAME")
-    name = _matching(name or "airflow", ENVIRONMENT_NAME, src, "lower case, 2-21 chars, [a-z0-9-]")
+    name = collect_environment_name(flags.get("environment_name"), env)
 
     cidr, src = pick("allowed_cidr", "DEPLOY_ALLOWED_CIDR")
     _required(cidr, src, "the network allowed to reach the Airflow UI, e.g. 203.0.113.7/32")
@@ -159,6 +158,15 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
         or "pending-snowflake-integration",
         **names,
     )
+
+
+def collect_environment_name(flag: str | None, env: dict[str, str] | None = None) -> str:
+    """--environment-name, else DEPLOY_ENVIRONMENT_NAME, else `airflow`: the same for deploy and
+    destroy, so `destroy --yes` never picks another environment than the one deployed."""
+    env = dict(os.environ if env is None else env)
+    variable = "DEPLOY_ENVIRONMENT_NAME"
+    name, src = _pick({"environment_name": flag}, env, "environment_name", variable)
+    return _matching(name or "airflow", ENVIRONMENT_NAME, src, "lower case, 2-21 chars, [a-z0-9-]")
 
 
 def collect_region(flag: str | None, env: dict[str, str] | None = None) -> str:

@@ -256,3 +256,22 @@ def test_dev_profile_deploys_without_load_balancer_and_nat(
     # dev has no deletion protection: destroy needs no extra flag
     done = orchestrate.destroy("airflow", aws, delete_database=False, say=said.append, poll=0.05)
     assert done["airflow"] == "deleted"
+
+
+def test_destroy_deletes_the_environment_named_by_deploy_environment_name(
+    aws, moto_server, stand_in_templates, deploy_env, migrations, monkeypatch
+):
+    """`make destroy` with DEPLOY_ENVIRONMENT_NAME set deletes that environment, not `airflow`."""
+    from deploy import cli
+
+    run_deploy(aws, deploy_env, migrations)
+    run_deploy(aws, deploy_env, migrations, DEPLOY_ENVIRONMENT_NAME="staging")
+    monkeypatch.setenv("DEPLOY_ENVIRONMENT_NAME", "staging")
+    argv = ["destroy", "--yes", "--delete-database", "--endpoint-url", moto_server]
+    assert cli.main(argv) == 0
+    live = {
+        s["StackName"]
+        for s in aws.cloudformation.describe_stacks()["Stacks"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    }
+    assert live == {"airflow-network", "airflow-storage", "airflow-airflow"}
