@@ -41,7 +41,7 @@ class DeployInputs:
     image_uri: str | None = None
     certificate_arn: str = ""
     snowflake_iam_user_arn: str = ""
-    snowflake_external_id: str = "pending-snowflake-integration"
+    snowflake_external_id: str = ""  # empty: the previous deploy's, else the placeholder
 
 
 def check_cidr(value: str, source: str) -> str:
@@ -154,8 +154,7 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
         image_uri=image or None,
         certificate_arn=pick("certificate_arn", "DEPLOY_CERTIFICATE_ARN")[0],
         snowflake_iam_user_arn=pick("snowflake_iam_user_arn", "SNOWFLAKE_IAM_USER_ARN")[0],
-        snowflake_external_id=pick("snowflake_external_id", "SNOWFLAKE_EXTERNAL_ID")[0]
-        or "pending-snowflake-integration",
+        snowflake_external_id=pick("snowflake_external_id", "SNOWFLAKE_EXTERNAL_ID")[0],
         **names,
     )
 

@@ -57,14 +57,16 @@ def check_prerequisites(inputs: DeployInputs, clients: Clients, docker: bool) ->
     return account
 
 
-def _airflow_parameters(inputs: DeployInputs, secret_arn: str, image_uri: str, count: int) -> dict:
+def _airflow_parameters(
+    inputs: DeployInputs, secret_arn: str, image_uri: str, count: int, certificate_arn: str
+) -> dict:
     return {
         **profiles.overrides(inputs.profile, "airflow"),
         "EnvironmentName": inputs.environment_name,
         "ImageUri": image_uri,
         "AirflowCoreSecretArn": secret_arn,
         "AllowedCidr": inputs.allowed_cidr,
-        "CertificateArn": inputs.certificate_arn,
+        "CertificateArn": certificate_arn,
         "ServiceDesiredCount": str(count),
     }
 
@@ -73,6 +75,36 @@ def _current_parameter(client: Any, name: str, key: str) -> str | None:
     stack = stacks.describe(client, name) or {}
     values = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
     return values.get(key)
+
+
+EXTERNAL_ID_PLACEHOLDER = "pending-snowflake-integration"  # storage.yml's default
+
+
+def _given_or_previous(
+    client: Any, stack_name: str, key: str, given: str, say: Say, default: str = ""
+) -> str:
+    """The value given to this deploy, else the stack's current one: a redeploy that omits
+    SNOWFLAKE_IAM_USER_ARN, SNOWFLAKE_EXTERNAL_ID or the certificate keeps them, rather than
+    resetting the Snowflake trust to its placeholder or HTTPS back to HTTP."""
+    if given:
+        return given
+    previous = _current_parameter(client, stack_name, key) or ""
+    if previous and previous != default:
+        say(f"  {key}: kept from the previous deploy")
+    return previous or default
+
+
+def migrated_image_parameter(environment_name: str) -> str:
+    """SSM parameter naming the image whose migration last completed (written after it did)."""
+    return f"/{environment_name}/airflow/migrated-image"
+
+
+def _migrated_image(clients: Clients, environment_name: str) -> str | None:
+    try:
+        name = migrated_image_parameter(environment_name)
+        return clients.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except clients.ssm.exceptions.ParameterNotFound:
+        return None
 
 
 def _migrate(inputs: DeployInputs, clients: Clients, network: dict, airflow: dict, say: Say):
@@ -133,11 +165,18 @@ def deploy(
     actions["network"], network = stacks.deploy(
         clients.cloudformation, env_name, "network", network_parameters, say, poll
     )
+    storage_name = stacks.stack_name(env_name, "storage")
+    snowflake_trust = {
+        key: _given_or_previous(clients.cloudformation, storage_name, key, given, say, default)
+        for key, given, default in (
+            ("SnowflakeIamUserArn", inputs.snowflake_iam_user_arn, ""),
+            ("SnowflakeExternalId", inputs.snowflake_external_id, EXTERNAL_ID_PLACEHOLDER),
+        )
+    }
     storage_parameters = {
         **profiles.overrides(inputs.profile, "storage"),
         "EnvironmentName": env_name,
-        "SnowflakeIamUserArn": inputs.snowflake_iam_user_arn,
-        "SnowflakeExternalId": inputs.snowflake_external_id,
+        **snowflake_trust,
     }
     actions["storage"], storage = stacks.deploy(
         clients.cloudformation, env_name, "storage", storage_parameters, say, poll
@@ -149,19 +188,25 @@ def deploy(
         clients.ecr, storage["ImageRepositoryUri"], architecture, say
     )
 
-    # The schema must match the image before any component starts: a new image (or the first
-    # deploy) stops the components, migrates once, then starts them again.
+    # The schema must match the image before any component starts: until the migration of this
+    # image has completed (recorded in SSM only after it did, so a failed or interrupted one is
+    # retried by the next deploy), the components are stopped, migrated once, then started.
     airflow_name = stacks.stack_name(env_name, "airflow")
-    previous_image = _current_parameter(clients.cloudformation, airflow_name, "ImageUri")
+    certificate_arn = _given_or_previous(
+        clients.cloudformation, airflow_name, "CertificateArn", inputs.certificate_arn, say
+    )
     migrated = False
-    if previous_image != image_uri:
+    if _migrated_image(clients, env_name) != image_uri:
         say("==> airflow (components stopped for the migration)")
-        stopped = _airflow_parameters(inputs, secret_arn, image_uri, count=0)
+        stopped = _airflow_parameters(inputs, secret_arn, image_uri, 0, certificate_arn)
         stacks.deploy(clients.cloudformation, env_name, "airflow", stopped, say, poll)
         migrate(inputs, clients, network, stacks.outputs(clients.cloudformation, airflow_name), say)
+        clients.ssm.put_parameter(
+            Name=migrated_image_parameter(env_name), Value=image_uri, Type="String", Overwrite=True
+        )
         migrated = True
     say("==> airflow")
-    running = _airflow_parameters(inputs, secret_arn, image_uri, count=1)
+    running = _airflow_parameters(inputs, secret_arn, image_uri, 1, certificate_arn)
     actions["airflow"], airflow = stacks.deploy(
         clients.cloudformation, env_name, "airflow", running, say, poll
     )
@@ -179,7 +224,7 @@ def deploy(
     ):
         if storage.get(key):  # also the values for SNOWFLAKE_STAGE_URL / _STORAGE_ROLE_ARN
             say(f"  {label}: {storage[key]}")
-    if not inputs.snowflake_iam_user_arn:
+    if not snowflake_trust["SnowflakeIamUserArn"]:
         say(
             "  Next (docs/deploy.md, step 2): create the storage integration with `make "
             "snowflake-setup`, run DESC INTEGRATION s3_landing, then make deploy again with "
@@ -220,11 +265,16 @@ def destroy(
         done["shared_secrets"] = "scheduled for deletion in 7 days"
     except clients.secretsmanager.exceptions.ResourceNotFoundException:
         done["shared_secrets"] = "absent"
-    try:
-        clients.ssm.delete_parameter(Name=airflow_secrets.SNOWFLAKE_PARAMETER)
-        done["snowflake_connection"] = "deleted"
-    except clients.ssm.exceptions.ParameterNotFound:
-        done["snowflake_connection"] = "absent"
+    for key, parameter in (
+        ("snowflake_connection", airflow_secrets.SNOWFLAKE_PARAMETER),
+        # the database went with the stack: the next deploy must migrate a new one
+        ("migrated_image", migrated_image_parameter(environment_name)),
+    ):
+        try:
+            clients.ssm.delete_parameter(Name=parameter)
+            done[key] = "deleted"
+        except clients.ssm.exceptions.ParameterNotFound:
+            done[key] = "absent"
     for key, value in done.items():
         say(f"  {key}: {value}")
     say("  the stage bucket is retained (DeletionPolicy: Retain); empty and delete it yourself")

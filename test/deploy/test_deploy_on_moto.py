@@ -275,3 +275,54 @@ def test_destroy_deletes_the_environment_named_by_deploy_environment_name(
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
     assert live == {"airflow-network", "airflow-storage", "airflow-airflow"}
+
+
+def test_a_redeploy_without_step_two_values_or_certificate_keeps_them(
+    aws, stand_in_templates, deploy_env, migrations
+):
+    user = "arn:aws:iam::999988887777:user/abc0-s-xyz"
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"
+    run_deploy(
+        aws,
+        deploy_env,
+        migrations,
+        SNOWFLAKE_IAM_USER_ARN=user,
+        SNOWFLAKE_EXTERNAL_ID="AB_SFCRole=1",
+        DEPLOY_CERTIFICATE_ARN=certificate,
+    )
+    _, said = run_deploy(aws, deploy_env, migrations)  # none of the three given this time
+    storage = stack_parameters(aws, "airflow-storage")
+    assert (storage["SnowflakeIamUserArn"], storage["SnowflakeExternalId"]) == (
+        user,
+        "AB_SFCRole=1",
+    )
+    assert stack_parameters(aws, "airflow-airflow")["CertificateArn"] == certificate
+    assert "CertificateArn: kept from the previous deploy" in said
+
+
+def test_a_failed_migration_is_retried_by_the_next_deploy(
+    aws, stand_in_templates, deploy_env, migrations
+):
+    def failing(*args):
+        migrations(*args)
+        raise RuntimeError("migration task exited 1")
+
+    collected = inputs.collect({"profile": "prod"}, deploy_env)
+    with pytest.raises(RuntimeError, match="exited 1"):
+        orchestrate.deploy(collected, aws, say=lambda _: None, docker=False, migrate=failing)
+    # the image is already on the stack (components stopped), but not recorded as migrated
+    assert stack_parameters(aws, "airflow-airflow")["ServiceDesiredCount"] == "0"
+    result, _ = run_deploy(aws, deploy_env, migrations)
+    assert result["migrated"] is True and len(migrations.calls) == 2
+    assert stack_parameters(aws, "airflow-airflow")["ServiceDesiredCount"] == "1"
+    result, _ = run_deploy(aws, deploy_env, migrations)
+    assert result["migrated"] is False and len(migrations.calls) == 2
+
+
+def test_destroy_forgets_the_migrated_image_so_a_new_database_is_migrated(
+    aws, stand_in_templates, deploy_env, migrations
+):
+    run_deploy(aws, deploy_env, migrations)
+    orchestrate.destroy("airflow", aws, delete_database=True, say=lambda _: None, poll=0.05)
+    with pytest.raises(aws.ssm.exceptions.ParameterNotFound):
+        aws.ssm.get_parameter(Name=orchestrate.migrated_image_parameter("airflow"))
