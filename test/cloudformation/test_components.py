@@ -206,3 +206,19 @@ def test_secrets_backend_is_ssm_parameter_store(render):
         '"connections_prefix": "/airflow/connections"'
         in variables["AIRFLOW__SECRETS__BACKEND_KWARGS"]
     )
+
+
+def test_components_may_reach_https_and_the_connectors_ocsp_port_only(render):
+    """The Snowflake connector checks OCSP over plain HTTP (port 80) by default."""
+    import inspect
+
+    from snowflake.connector import ocsp_snowflake
+
+    assert "http://" in inspect.getsource(ocsp_snowflake)  # its responders are plain HTTP
+    egress = render("airflow", "prod").resources["ServiceSecurityGroup"]["Properties"][
+        "SecurityGroupEgress"
+    ]
+    assert sorted((r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in egress) == [
+        ("tcp", 80, 80),
+        ("tcp", 443, 443),
+    ]

@@ -49,3 +49,19 @@ def test_no_password_parameter_anywhere(raw):
         for name, spec in template.get("Parameters", {}).items():
             assert "password" not in name.lower(), (stack, name)
             assert spec.get("NoEcho") is None, (stack, name)
+
+
+def test_database_log_export_expires_and_iam_auth_is_off(render):
+    rendered = render("airflow", "prod")
+    props = database(rendered)
+    assert props["EnableIAMDatabaseAuthentication"] is False  # unused: Airflow signs in by password
+    assert props["EnableCloudwatchLogsExports"] == ["postgresql"]
+    # RDS exports into /aws/rds/instance/<id>/postgresql, creating it (never expiring) if absent
+    group = rendered.resources["DatabaseLogGroup"]["Properties"]
+    instance = props["DBInstanceIdentifier"]["Fn::Sub"]
+    assert group["LogGroupName"]["Fn::Sub"] == f"/aws/rds/instance/{instance}/postgresql"
+    assert (
+        group["RetentionInDays"]
+        == rendered.resources["TaskLogGroup"]["Properties"]["RetentionInDays"]
+    )
+    assert rendered.resources["Database"]["DependsOn"] == "DatabaseLogGroup"

@@ -84,3 +84,15 @@ def test_a_load_balancer_free_profile_must_place_tasks_publicly(raw):
     rule = raw["airflow"]["Rules"]["UiNeedsAWayIn"]
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "UseLoadBalancer"}, "disabled"]}
     assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "TaskPlacement"}, "public"]}
+
+
+def test_load_balancer_egress_is_only_the_api_server(render):
+    """A group without egress rules gets AWS's allow-all; a loopback rule replaces it."""
+    rendered = render("airflow", "prod")
+    (placeholder,) = rendered.resources["LoadBalancerSecurityGroup"]["Properties"][
+        "SecurityGroupEgress"
+    ]
+    assert (placeholder["IpProtocol"], placeholder["CidrIp"]) == ("-1", "127.0.0.1/32")
+    rule = rendered.resources["LoadBalancerToApiServer"]["Properties"]
+    assert (rule["FromPort"], rule["ToPort"]) == (8080, 8080)
+    assert rule["DestinationSecurityGroupId"] == {"Ref": "ServiceSecurityGroup"}
