@@ -20,6 +20,7 @@
 # versions. The official image keeps its virtualenv in ~/.local (VIRTUAL_ENV) and ships uv;
 # installing as the airflow user is what its docs prescribe.
 ############################################################################################
+# checkov:skip=CKV_DOCKER_7:The base is pinned by the ARG's default (3.3.2-python3.12); checkov cannot resolve ARGs.
 ARG AIRFLOW_BASE_IMAGE=apache/airflow:3.3.2-python3.12
 FROM ${AIRFLOW_BASE_IMAGE} AS deps
 ARG AIRFLOW_BASE_IMAGE
