@@ -10,6 +10,7 @@ Every docker call goes through `Engine.env()`, so a user's other engines are nev
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -226,8 +227,6 @@ def start_own_dockerd(state_dir: Path, say: Callable[[str], None] = progress) ->
 def _short_run_dir(state_dir: Path) -> Path:
     run_dir = state_dir / "run"
     if len(str(run_dir / "exec" / "containerd" / "containerd-debug.sock")) > 100:
-        import hashlib
-
         digest = hashlib.sha256(str(state_dir).encode()).hexdigest()[:10]
         run_dir = Path("/run") / f"airflow-snowflake-fargate-{digest}"
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -94,7 +94,7 @@ def stack(engine, env_file, api_port):
     running = compose.ComposeStack(engine, env_file, project, api_port, say)
     say(f"compose project {project}: up (UI on 127.0.0.1:{api_port})")
     try:
-        running.up_seconds = running.up()
+        running.up()
         yield running
     finally:
         if running.containers() or running.leftovers()["volume"]:

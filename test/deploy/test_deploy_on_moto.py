@@ -115,21 +115,21 @@ def test_a_new_image_stops_migrates_and_restarts(aws, stand_in_templates, deploy
     assert (airflow["ImageUri"], airflow["ServiceDesiredCount"]) == (new_image, "1")
 
 
+# What DESC INTEGRATION gives a user for step two (docs/deploy.md).
+STEP_TWO = {
+    "SNOWFLAKE_IAM_USER_ARN": "arn:aws:iam::999988887777:user/abc0-s-xyz",
+    "SNOWFLAKE_EXTERNAL_ID": "AB_SFCRole=1",
+}
+
+
 def test_step_two_passes_the_snowflake_user_to_the_storage_stack(
     aws, stand_in_templates, deploy_env, migrations
 ):
     run_deploy(aws, deploy_env, migrations)
-    user = "arn:aws:iam::999988887777:user/abc0-s-xyz"
-    run_deploy(
-        aws,
-        deploy_env,
-        migrations,
-        SNOWFLAKE_IAM_USER_ARN=user,
-        SNOWFLAKE_EXTERNAL_ID="AB_SFCRole=1",
-    )
+    run_deploy(aws, deploy_env, migrations, **STEP_TWO)
     storage = stack_parameters(aws, "airflow-storage")
     assert (storage["SnowflakeIamUserArn"], storage["SnowflakeExternalId"]) == (
-        user,
+        "arn:aws:iam::999988887777:user/abc0-s-xyz",
         "AB_SFCRole=1",
     )
     # (moto does not update resources on a change-set update: test_storage.py proves the trust)
@@ -280,20 +280,12 @@ def test_destroy_deletes_the_environment_named_by_deploy_environment_name(
 def test_a_redeploy_without_step_two_values_or_certificate_keeps_them(
     aws, stand_in_templates, deploy_env, migrations
 ):
-    user = "arn:aws:iam::999988887777:user/abc0-s-xyz"
     certificate = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"
-    run_deploy(
-        aws,
-        deploy_env,
-        migrations,
-        SNOWFLAKE_IAM_USER_ARN=user,
-        SNOWFLAKE_EXTERNAL_ID="AB_SFCRole=1",
-        DEPLOY_CERTIFICATE_ARN=certificate,
-    )
+    run_deploy(aws, deploy_env, migrations, **STEP_TWO, DEPLOY_CERTIFICATE_ARN=certificate)
     _, said = run_deploy(aws, deploy_env, migrations)  # none of the three given this time
     storage = stack_parameters(aws, "airflow-storage")
     assert (storage["SnowflakeIamUserArn"], storage["SnowflakeExternalId"]) == (
-        user,
+        "arn:aws:iam::999988887777:user/abc0-s-xyz",
         "AB_SFCRole=1",
     )
     assert stack_parameters(aws, "airflow-airflow")["CertificateArn"] == certificate
