@@ -59,7 +59,7 @@ COPY sql/ /opt/airflow/sql/
 # airflow_local_settings.py: the scheduler preloads the Snowflake connector before forking workers.
 COPY airflow/config/ /opt/airflow/config/
 # Its mode (0755) comes from git: `COPY --chmod` would need BuildKit.
-COPY docker/healthcheck.sh /usr/local/bin/airflow-healthcheck
+COPY docker/healthcheck.py /usr/local/bin/airflow-healthcheck
 
 # .local/tls is where the emulators profile shares fakesnow's CA (a named volume takes the
 # ownership of the directory it is mounted on, so it must exist, owned by airflow). The system
@@ -71,7 +71,7 @@ WORKDIR /opt/airflow
 USER 50000
 
 # The same checks as the ECS task definitions; the component is read from the container's
-# command (see docker/healthcheck.sh). Compose and ECS declare their own, identical checks.
+# command (see docker/healthcheck.py). Compose and ECS name the component explicitly.
 HEALTHCHECK --interval=30s --timeout=30s --start-period=60s --retries=5 \
     CMD ["/usr/local/bin/airflow-healthcheck"]
 

@@ -1,48 +1,93 @@
-"""docker/healthcheck.sh (the image's HEALTHCHECK) runs the same checks as compose and ECS."""
+"""docker/healthcheck.py: the health check of the image, compose and the ECS task definitions.
+
+The api-server check runs against a real HTTP server answering as /api/v2/monitor/health does;
+the job checks run against the real metadata database in the container tier and the rehearsal.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import stat
 import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "docker" / "healthcheck.sh"
+SCRIPT = REPO / "docker" / "healthcheck.py"
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+CHECK = ["CMD", "/usr/local/bin/airflow-healthcheck"]
+
+
+def run(*argv: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *argv],
+        env={**environment, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
-def fake_bin(tmp_path) -> Path:
-    """`airflow` and `curl` stand-ins that print the argv they were called with."""
-    for tool in ("airflow", "curl"):
-        path = tmp_path / tool
-        path.write_text(f'#!/bin/sh\necho {tool} "$@"\n')
-        path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return tmp_path
+def health_api(monkeypatch):
+    """A server on a free loopback port answering GET /api/v2/monitor/health with `answer`."""
+    answer: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = json.dumps(answer).encode()
+            self.send_response(200 if self.path == "/api/v2/monitor/health" else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield answer, f"http://127.0.0.1:{server.server_port}/api/v2/monitor/health"
+    server.shutdown()
 
 
-def run(component: str, fake_bin: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AIRFLOW_COMPONENT": component}
-    env["PATH"] = f"{fake_bin}:{env['PATH']}"
-    return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True)
+def test_api_server_is_healthy_when_the_metadata_database_is(health_api):
+    answer, url = health_api
+    answer["metadatabase"] = {"status": "healthy"}
+    result = run("api-server", AIRFLOW_HEALTHCHECK_API_URL=url)
+    assert (result.returncode, result.stdout.strip()) == (
+        0,
+        "api-server and metadata database healthy",
+    )
 
 
-@pytest.mark.parametrize("component", ["api-server", "scheduler", "dag-processor", "triggerer"])
-def test_runs_the_components_compose_health_check(services, fake_bin, component):
-    result = run(component, fake_bin)
-    assert result.returncode == 0, result.stderr
-    expected = services[component]["healthcheck"]["test"][1:]
-    argv = result.stdout.split()
-    if component == "api-server":  # the script adds --silent --show-error for quieter logs
-        argv = [a for a in argv if a not in ("--silent", "--show-error")]
-    assert argv == expected
+def test_api_server_answering_200_with_the_database_down_is_unhealthy(health_api):
+    answer, url = health_api
+    answer["metadatabase"] = {"status": "unhealthy"}
+    result = run("api-server", AIRFLOW_HEALTHCHECK_API_URL=url)
+    assert result.returncode == 1
+    assert "metadata database unhealthy" in result.stdout
 
 
-def test_a_one_shot_or_other_command_is_healthy_without_checking(fake_bin):
-    result = run("db-migrate", fake_bin)
-    assert (result.returncode, result.stdout) == (0, "")
+def test_a_job_check_without_a_database_names_what_is_missing():
+    result = run("scheduler")
+    assert result.returncode == 1
+    assert result.stdout.strip() == (
+        "unhealthy: scheduler: no PostgreSQL metadata database configured"
+    )
+
+
+def test_a_one_shot_command_has_no_check():
+    result = run("db-migrate")
+    assert (result.returncode, result.stdout.strip()) == (0, "no health check for db-migrate")
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_compose_runs_the_script_for_its_component(services, component):
+    assert services[component]["healthcheck"]["test"] == [*CHECK, component]
 
 
 def test_the_script_is_executable():

@@ -1,0 +1,1 @@
+"""The deploy rehearsal: `make rehearse` (docs/deploy.md, "Rehearse before you deploy")."""

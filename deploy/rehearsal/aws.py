@@ -1,0 +1,270 @@
+"""AWS for the rehearsal: a moto server with IAM access control on, and in it what `make deploy`
+creates before the stacks (through the deploy code itself) plus what the stacks would create.
+
+moto evaluates the actions of identity policies: each container runs with credentials of its
+own task role (STS AssumeRole), and the "ECS agent" reads the Secrets with the execution role's,
+so an action the template forgot fails the rehearsal. What moto cannot check: resources (see
+`_actions_on_any_resource`), most conditions, resource policies (the bucket policy), and the
+ECS service principal of a trust (see `_ecs_agent_may_assume`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from deploy import airflow_secrets, templates
+from deploy.inputs import DeployInputs
+from deploy.rehearsal.intrinsics import Resolver, World
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's account
+PARTITION = "aws"
+ADMIN_USER = "rehearsal-admin"
+ADMIN_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:user/{ADMIN_USER}"
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+# create_user, put_user_policy, create_access_key: the only calls moto lets through unsigned
+BOOTSTRAP_CALLS = 3
+ADMIN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key: str
+    secret_key: str
+    session_token: str | None = None
+
+    def env(self) -> dict[str, str]:
+        values = {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+        if self.session_token:
+            values["AWS_SESSION_TOKEN"] = self.session_token
+        return values
+
+
+def bootstrap_admin(endpoint: str) -> Credentials:
+    """The first calls moto accepts unsigned: an admin user and its key, used for all else."""
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="bootstrap",
+        aws_secret_access_key="bootstrap",  # noqa: S106 - unsigned bootstrap calls
+    )
+    iam.create_user(UserName=ADMIN_USER)
+    iam.put_user_policy(
+        UserName=ADMIN_USER, PolicyName="admin", PolicyDocument=json.dumps(ADMIN_POLICY)
+    )
+    key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def client(service: str, endpoint: str, credentials: Credentials) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.session_token,
+    )
+
+
+def pseudo_parameters(stack_name: str) -> dict[str, str]:
+    return {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Partition": PARTITION,
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::StackName": stack_name,
+        "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack_name}/rehearsal",
+    }
+
+
+def role_arn(name: str) -> str:
+    return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}"
+
+
+def log_group_arn(name: str) -> str:
+    # what CloudFormation's LogGroup.Arn returns: with the trailing ":*"
+    return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+
+
+@dataclass
+class Provisioned:
+    """What exists on moto, by the template's logical ids."""
+
+    core_secret_arn: str
+    database_secret_arn: str
+    database_user: str
+    database_password: str
+    log_groups: dict[str, str]  # logical id -> name
+    roles: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
+    storage_outputs: dict[str, str] = field(default_factory=dict)
+
+
+def create_deploy_secrets(endpoint: str, admin: Credentials, inputs: DeployInputs) -> str:
+    """What `make deploy` creates before the stacks, by its own code; the core secret's ARN."""
+    arn, _ = airflow_secrets.ensure_core_secret(
+        client("secretsmanager", endpoint, admin), inputs.environment_name
+    )
+    airflow_secrets.ensure_snowflake_connection(client("ssm", endpoint, admin), inputs)
+    return arn
+
+
+def create_storage_stack(
+    endpoint: str, admin: Credentials, storage: templates.Rendered, environment_name: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The storage stack's bucket and Snowflake role; its outputs and exports."""
+    world = World(pseudo_parameters(f"{environment_name}-storage"))
+    resolver = Resolver(storage, world)
+    resources = storage.resources
+    bucket = resolver.resolve(resources["StageBucket"]["Properties"]["BucketName"], "StageBucket")
+    world.refs["StageBucket"] = bucket
+    world.attributes["StageBucket.Arn"] = f"arn:{PARTITION}:s3:::{bucket}"
+    client("s3", endpoint, admin).create_bucket(Bucket=bucket)
+    repository = f"{environment_name}/airflow"
+    world.refs["ImageRepository"] = repository
+    world.attributes["ImageRepository.Arn"] = (
+        f"arn:{PARTITION}:ecr:{REGION}:{ACCOUNT}:repository/{repository}"
+    )
+    world.attributes["ImageRepository.RepositoryUri"] = (
+        f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}"
+    )
+    create_roles(endpoint, admin, resolver, resources, world)
+    outputs, exports = {}, {}
+    for name, output in storage.template["Outputs"].items():
+        value = resolver.resolve(output["Value"], f"Outputs.{name}")
+        outputs[name] = value
+        if "Export" in output:
+            exports[resolver.resolve(output["Export"]["Name"], name)] = value
+    return outputs, exports
+
+
+def create_roles(
+    endpoint: str, admin: Credentials, resolver: Resolver, resources: dict, world: World
+) -> dict[str, str]:
+    """Every AWS::IAM::Role of a stack, with its trust, managed and inline policies."""
+    iam = client("iam", endpoint, admin)
+    roles = {name: r for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    for logical, role in roles.items():  # names first: policies refer to each other's ARNs
+        raw_name = role["Properties"].get("RoleName")
+        name = resolver.resolve(raw_name, logical) if raw_name else f"rehearsal-{logical}"
+        world.refs[logical] = name
+        world.attributes[f"{logical}.Arn"] = role_arn(name)
+    for logical, role in roles.items():
+        properties = resolver.resolve(role["Properties"], logical)
+        name = world.refs[logical]
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(
+                _ecs_agent_may_assume(properties["AssumeRolePolicyDocument"])
+            ),
+        )
+        for arn in properties.get("ManagedPolicyArns", []):
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        for policy in properties.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(_actions_on_any_resource(policy["PolicyDocument"])),
+            )
+    return {logical: world.attributes[f"{logical}.Arn"] for logical in roles}
+
+
+def _actions_on_any_resource(document: dict) -> dict:
+    """moto matches a statement's Resource against "*" for most services (it determines the
+    resource of a call only for IAM, STS and SQS), so a statement naming an ARN would never
+    allow anything there. On moto each statement allows its actions on any resource: a missing
+    action fails the rehearsal, a wrong ARN cannot (test/deploy checks the ARNs)."""
+    document = json.loads(json.dumps(document))
+    for statement in document["Statement"]:
+        statement["Resource"] = "*"
+    return document
+
+
+def _ecs_agent_may_assume(trust: dict) -> dict:
+    """moto checks a role's trust on AssumeRole but cannot act as the ECS service: where the
+    trust names ecs-tasks.amazonaws.com, the rehearsal's admin (our ECS agent) is added to the
+    same statement. The role's permissions are unchanged; its conditions are not checked."""
+    trust = json.loads(json.dumps(trust))
+    for statement in trust["Statement"]:
+        services = statement.get("Principal", {}).get("Service", [])
+        if ECS_TASKS in ([services] if isinstance(services, str) else services):
+            statement["Principal"]["AWS"] = ADMIN_ARN
+    return trust
+
+
+def create_database_secret(endpoint: str, admin: Credentials, username: str) -> tuple[str, str]:
+    """The RDS-managed master secret (rds!db-<id>, JSON username/password): its ARN, password."""
+    password = random.token_urlsafe(24)
+    created = client("secretsmanager", endpoint, admin).create_secret(
+        Name=f"rds!db-{uuid.uuid4()}",
+        SecretString=json.dumps({"username": username, "password": password}),
+    )
+    return created["ARN"], password
+
+
+def create_log_groups(
+    endpoint: str, admin: Credentials, resolver: Resolver, resources: dict, world: World
+) -> dict[str, str]:
+    logs = client("logs", endpoint, admin)
+    groups = {}
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::Logs::LogGroup":
+            continue
+        properties = resolver.resolve(resource["Properties"], logical)
+        name = properties["LogGroupName"]
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in properties:
+            logs.put_retention_policy(
+                logGroupName=name, retentionInDays=int(properties["RetentionInDays"])
+            )
+        world.refs[logical] = name
+        world.attributes[f"{logical}.Arn"] = log_group_arn(name)
+        groups[logical] = name
+    return groups
+
+
+def assume(
+    endpoint: str,
+    admin: Credentials,
+    arn: str,
+    session: str,
+    duration: int = 43200,
+    external_id: str | None = None,
+) -> Credentials:
+    """Credentials of a role, as ECS hands them to a task or Snowflake assumes its role."""
+    sts = client("sts", endpoint, admin)
+    extra = {"ExternalId": external_id} if external_id else {}
+    found = sts.assume_role(
+        RoleArn=arn, RoleSessionName=session[:64], DurationSeconds=duration, **extra
+    )
+    c = found["Credentials"]
+    return Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+
+
+def resolve_secret(sm: Any, ssm: Any, value_from: str) -> str:
+    """One `Secrets` entry as the ECS agent reads it: a Secrets Manager ARN, optionally with
+    `:json-key:version-stage:version-id`, or an SSM parameter name or ARN."""
+    if value_from.startswith("arn:") and ":secretsmanager:" in value_from:
+        parts = value_from.split(":")
+        arn, rest = ":".join(parts[:7]), parts[7:]
+        key, stage, version = (rest + ["", "", ""])[:3]
+        request: dict[str, str] = {"SecretId": arn}
+        if stage:
+            request["VersionStage"] = stage
+        if version:
+            request["VersionId"] = version
+        text = sm.get_secret_value(**request)["SecretString"]
+        return str(json.loads(text)[key]) if key else text
+    name = value_from.split(":parameter", 1)[1] if value_from.startswith("arn:") else value_from
+    (parameter,) = ssm.get_parameters(Names=[name], WithDecryption=True)["Parameters"]
+    return parameter["Value"]

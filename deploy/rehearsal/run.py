@@ -1,0 +1,661 @@
+"""`make rehearse`: the rendered task definitions of one profile run as ECS would run them.
+
+On one Docker network per profile: a moto server as AWS (IAM access control on), a Postgres
+standing in for RDS and fakesnow for Snowflake; in moto, what `make deploy` creates before the
+stacks (by its own code) and what the stacks would create. Then the migration task, every
+service's task, a pipeline run through the api-server, CloudWatch logs, a soak and a stop.
+Each step is a row of the profile's table; the first failure ends the profile, naming the
+container and its log line.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deploy import airflow_secrets, orchestrate, profiles, templates
+from deploy import inputs as inputs_mod
+from deploy.containers import compose, offline_base
+from deploy.containers import engine as engine_mod
+from deploy.containers.compose import Images
+from deploy.containers.engine import Engine, progress
+from deploy.rehearsal import aws
+from deploy.rehearsal.agent import Rehearsal, Task, TaskFailed, TaskRunner, inspect, last_lines
+from deploy.rehearsal.intrinsics import Resolver, World
+
+MOTO_PORT = 5000
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - inside a container, on the rehearsal's own network
+AWS_ALIAS = "aws"  # the stand-in address of every AWS endpoint
+SNOWFLAKE_ACCOUNT = "rehearsal-account"
+SNOWFLAKE_HOST = f"{SNOWFLAKE_ACCOUNT}.snowflakecomputing.com"  # where the connector goes
+TLS_DIR = "/opt/airflow/.local/tls"  # the dev image's local.settings TLS folder
+CA_BUNDLE = f"{TLS_DIR}/ca.pem"
+ALLOWED_CIDR = "203.0.113.7/32"
+EXTERNAL_ID = "rehearsal-external-id"
+ADMIN_PASSWORDS = "/opt/airflow/simple_auth_manager_passwords.json.generated"
+PIPELINE_TIMEOUT = 1200
+# The only settings a container gets that the task definition does not give it.
+REHEARSAL_ONLY_ENV = {
+    "AWS_ENDPOINT_URL": f"http://{AWS_ALIAS}:{MOTO_PORT}",
+    "REQUESTS_CA_BUNDLE": CA_BUNDLE,
+}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class ProfileResult:
+    profile: str
+    checks: list[Check] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+
+class Note:
+    """What a passing check reports in its row."""
+
+    text = ""
+
+
+class ProfileRehearsal:
+    def __init__(
+        self,
+        engine: Engine,
+        images: Images,
+        postgres_image: str,
+        profile: str,
+        work_dir: Path,
+        soak_seconds: float,
+        say: Callable[[str], None] = print,
+    ):
+        self.engine, self.images, self.postgres_image = engine, images, postgres_image
+        self.profile, self.work_dir, self.soak_seconds, self.say = (
+            profile,
+            work_dir,
+            soak_seconds,
+            say,
+        )
+        self.project = f"rehearsal-{profile}-{uuid.uuid4().hex[:6]}"
+        self.environment_name = f"rh-{profile}"
+        self.result = ProfileResult(profile)
+        self.containers: list[str] = []
+        self.runners: list[TaskRunner] = []
+        self.tls_volume = f"{self.project}-tls"
+
+    # --- the table -------------------------------------------------------------------------
+    @contextmanager
+    def check(self, name: str) -> Iterator[Note]:
+        self.say(f"--> [{self.profile}] {name}")
+        note, started = Note(), time.monotonic()
+        try:
+            yield note
+        except Exception as error:
+            self.result.checks.append(Check(name, False, time.monotonic() - started, str(error)))
+            raise
+        self.result.checks.append(Check(name, True, time.monotonic() - started, note.text))
+
+    def run(self) -> ProfileResult:
+        try:
+            self._steps()
+        except Exception as error:  # noqa: BLE001 - reported in the table, the profile ends
+            self.say(f"!! [{self.profile}] {error}")
+        finally:
+            self._clean_up()
+        return self.result
+
+    # --- the steps ---------------------------------------------------------------------------
+    def _steps(self) -> None:
+        with self.check("AWS on moto (IAM access control on)") as note:
+            self._start_aws()
+            note.text = f"{self.host_endpoint}, admin user via the first 3 unsigned calls"
+        with self.check("make deploy's secrets and parameters (its own code)") as note:
+            self._deploy_inputs()
+            note.text = f"{airflow_secrets.core_secret_name(self.environment_name)}, SSM conn"
+        with self.check("stack resources on moto (roles, log groups, RDS secret, bucket)") as note:
+            self._stack_resources()
+            note.text = f"{len(self.roles)} roles, {len(self.log_groups)} log groups"
+        with self.check("stand-ins: Postgres (RDS), fakesnow (Snowflake), landed samples"):
+            self._stand_ins()
+        with self.check("migration task exits 0, once") as note:
+            note.text = self._migrate()
+        with self.check("services healthy within their grace period") as note:
+            note.text = self._start_services()
+        with self.check("pipeline triggered through the api-server") as note:
+            note.text = self._pipeline()
+        with self.check("figures read back from Snowflake") as note:
+            note.text = self._figures()
+        with self.check("task and component logs in CloudWatch (moto)") as note:
+            note.text = self._logs()
+        with self.check(f"soak {self.soak_seconds:.0f} s: healthy under the task limits") as note:
+            note.text = self._soak()
+        with self.check("stop within StopTimeout, no task stuck") as note:
+            note.text = self._stop()
+
+    def _start_aws(self) -> None:
+        engine = self.engine
+        engine.docker("network", "create", self.project)
+        self.network_created = True
+        moto = self._container("aws")
+        engine.docker(
+            "run", "--detach", "--name", moto, "--network", self.project,
+            "--network-alias", AWS_ALIAS, "--publish", f"127.0.0.1::{MOTO_PORT}",
+            "--env", f"INITIAL_NO_AUTH_ACTION_COUNT={aws.BOOTSTRAP_CALLS}",
+            "--env", "MOTO_IAM_LOAD_MANAGED_POLICIES=true",
+            "--entrypoint", "python", self.images.dev,
+            "-m", "moto.server", "-H", ANY_ADDRESS, "-p", str(MOTO_PORT),
+        )  # fmt: skip
+        # Ready once it listens inside (the published port accepts before that): never an API
+        # call, which would spend one of the unsigned ones.
+        probe = f"import socket; socket.create_connection(('localhost', {MOTO_PORT}), 2)"
+        self._wait(lambda: self._exec_ok(moto, "python", "-c", probe), 60, f"{moto} listening")
+        self.host_endpoint = f"http://{_published(engine, moto, MOTO_PORT)}"
+        self.admin = aws.bootstrap_admin(self.host_endpoint)
+
+    def _deploy_inputs(self) -> None:
+        key_file = self.work_dir / "snowflake_key.p8"
+        key_file.write_text(_private_key_pem())
+        key_file.chmod(0o600)
+        self.image_uri = (
+            f"{aws.ACCOUNT}.dkr.ecr.{aws.REGION}.amazonaws.com/"
+            f"{self.environment_name}/airflow:rehearsal"
+        )
+        self.engine.docker("tag", self.images.runtime, self.image_uri)
+        self.inputs = inputs_mod.collect(
+            {"profile": self.profile},
+            {
+                "AWS_REGION": aws.REGION,
+                "DEPLOY_ENVIRONMENT_NAME": self.environment_name,
+                "DEPLOY_ALLOWED_CIDR": ALLOWED_CIDR,
+                "SNOWFLAKE_ACCOUNT": SNOWFLAKE_ACCOUNT,
+                "SNOWFLAKE_USER": "AIRFLOW",
+                "SNOWFLAKE_PRIVATE_KEY_FILE": str(key_file),
+                "DEPLOY_IMAGE_URI": self.image_uri,
+            },
+        )
+        self.core_secret_arn = aws.create_deploy_secrets(
+            self.host_endpoint, self.admin, self.inputs
+        )
+
+    def _stack_resources(self) -> None:
+        env_name, endpoint, admin = self.environment_name, self.host_endpoint, self.admin
+        # Step 2 of the Snowflake trust (docs/deploy.md): the integration's IAM user and external
+        # id; the rehearsal's admin stands in for Snowflake's user and assumes the role with it.
+        trust = {"SnowflakeIamUserArn": aws.ADMIN_ARN, "SnowflakeExternalId": EXTERNAL_ID}
+        storage = templates.Rendered(
+            templates.load("storage"), orchestrate.storage_parameters(self.inputs, trust)
+        )
+        self.storage_outputs, exports = aws.create_storage_stack(endpoint, admin, storage, env_name)
+        exports.update(_network_exports(self.inputs))
+        self.airflow = templates.Rendered(
+            templates.load("airflow"),
+            orchestrate.airflow_parameters(
+                self.inputs, self.core_secret_arn, self.image_uri, 1, ""
+            ),
+        )
+        self.world = World(aws.pseudo_parameters(f"{env_name}-airflow"), exports=exports)
+        self.resolver = Resolver(self.airflow, self.world)
+        resources = self.airflow.resources
+        database = resources["Database"]["Properties"]
+        identifier = self.resolver.resolve(database["DBInstanceIdentifier"])
+        self.db_host = f"{identifier}.rehearsal.{aws.REGION}.rds.amazonaws.com"
+        self.db_user = self.resolver.resolve(database["MasterUsername"])
+        self.db_name = self.resolver.resolve(database["DBName"])
+        secret_arn, self.db_password = aws.create_database_secret(endpoint, admin, self.db_user)
+        self.world.attributes.update(
+            {
+                "Database.Endpoint.Address": self.db_host,
+                "Database.Endpoint.Port": "5432",
+                "Database.MasterUserSecret.SecretArn": secret_arn,
+            }
+        )
+        self.log_groups = aws.create_log_groups(
+            endpoint, admin, self.resolver, resources, self.world
+        )
+        self.roles = aws.create_roles(endpoint, admin, self.resolver, resources, self.world)
+        for logical, resource in resources.items():
+            if resource["Type"] == "AWS::EC2::SecurityGroup":
+                self.world.refs[logical] = f"sg-{logical.lower()}"
+            if resource["Type"] == "AWS::ECS::TaskDefinition":
+                family = self.resolver.resolve(resource["Properties"]["Family"], logical)
+                self.world.refs[logical] = (
+                    f"arn:aws:ecs:{aws.REGION}:{aws.ACCOUNT}:task-definition/{family}:1"
+                )
+
+    def _stand_ins(self) -> None:
+        engine, net = self.engine, self.project
+        database = self._container("metadata-db")
+        engine.docker(
+            "run", "--detach", "--name", database, "--network", net,
+            "--network-alias", self.db_host,
+            "--env", "POSTGRES_USER", "--env", "POSTGRES_PASSWORD", "--env", "POSTGRES_DB",
+            self.postgres_image,
+            env=engine.env(
+                POSTGRES_USER=self.db_user,
+                POSTGRES_PASSWORD=self.db_password,
+                POSTGRES_DB=self.db_name,
+            ),
+        )  # fmt: skip
+        engine.docker("volume", "create", self.tls_volume)
+        # Snowflake reads the stage with the storage integration role: assumed here the same way.
+        storage_role = self.storage_outputs["SnowflakeStorageIntegrationRoleArn"]
+        stage_credentials = aws.assume(
+            self.host_endpoint,
+            self.admin,
+            storage_role,
+            "snowflake",
+            duration=3600,
+            external_id=EXTERNAL_ID,
+        )
+        snowflake = self._container("snowflake")
+        engine.docker(
+            "run", "--detach", "--name", snowflake, "--network", net,
+            "--network-alias", SNOWFLAKE_HOST,
+            "--sysctl", "net.ipv4.ip_unprivileged_port_start=0",
+            "--volume", f"{self.tls_volume}:{TLS_DIR}",
+            *_env_names(stage_credentials.env()), "--env", f"AWS_DEFAULT_REGION={aws.REGION}",
+            "--entrypoint", "python", self.images.dev,
+            "-m", "local", "serve-snowflake", "--host", ANY_ADDRESS, "--port", "443",
+            "--s3-endpoint", REHEARSAL_ONLY_ENV["AWS_ENDPOINT_URL"], "--tls-name", SNOWFLAKE_HOST,
+            env=engine.env(**stage_credentials.env()),
+        )  # fmt: skip
+        handshake = (
+            "import socket, ssl; "
+            f"ctx = ssl.create_default_context(cafile='{CA_BUNDLE}'); "
+            "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
+            f"server_hostname='{SNOWFLAKE_HOST}').close()"
+        )
+        self._wait(lambda: self._exec_ok(snowflake, "python", "-c", handshake), 120, snowflake)
+        self._wait(
+            lambda: self._exec_ok(database, "pg_isready", "--username", self.db_user), 60, database
+        )
+        bucket = self.storage_outputs["StageBucketName"]
+        self._one_shot(
+            "land-samples",
+            ["python", "-m", "local", "land-samples", "--bucket", bucket,
+             "--s3-endpoint", REHEARSAL_ONLY_ENV["AWS_ENDPOINT_URL"]],
+            self.admin.env(),
+        )  # fmt: skip
+        self._one_shot(
+            "snowflake-setup",
+            ["python", "-m", "local", "snowflake-setup"],
+            {
+                "SNOWFLAKE_STAGE_URL": self.storage_outputs["StageUrl"],
+                "SNOWFLAKE_STORAGE_ROLE_ARN": storage_role,
+            },
+        )
+
+    def _snowflake_env(self) -> dict[str, str]:
+        """The connection as Airflow reads it: the SSM parameter `make deploy` wrote."""
+        ssm = aws.client("ssm", self.host_endpoint, self.admin)
+        value = ssm.get_parameter(Name=airflow_secrets.SNOWFLAKE_PARAMETER, WithDecryption=True)
+        return {
+            "AIRFLOW_CONN_SNOWFLAKE_DEFAULT": value["Parameter"]["Value"],
+            "REQUESTS_CA_BUNDLE": CA_BUNDLE,
+            "CONNECTION_CHECK_MAX_COUNT": "0",
+        }
+
+    def _one_shot(self, name: str, argv: list[str], env: dict[str, str]) -> str:
+        """A helper the deploy does not run (it stands for the user or an upstream producer)."""
+        env = {**self._snowflake_env(), "AWS_DEFAULT_REGION": aws.REGION, **env}
+        done = self.engine.docker(
+            "run", "--rm", "--name", self._container(name, track=False), "--network",
+            self.project, "--volume", f"{self.tls_volume}:{TLS_DIR}:ro", *_env_names(env),
+            "--entrypoint", argv[0], self.images.dev, *argv[1:],
+            check=False, env=self.engine.env(**env),
+        )  # fmt: skip
+        if done.returncode != 0:
+            output = (done.stdout + done.stderr).strip().splitlines()
+            raise TaskFailed(f"{name} exited {done.returncode}: {output[-1] if output else ''}")
+        return done.stdout
+
+    # --- tasks ----------------------------------------------------------------------------------
+    def _rehearsal(self) -> Rehearsal:
+        return Rehearsal(
+            engine=self.engine,
+            project=self.project,
+            network=self.project,
+            endpoint=REHEARSAL_ONLY_ENV["AWS_ENDPOINT_URL"],
+            host_endpoint=self.host_endpoint,
+            admin=self.admin,
+            extra_env=dict(REHEARSAL_ONLY_ENV),
+            volumes=[f"{self.tls_volume}:{TLS_DIR}:ro"],
+            say=self.say,
+        )
+
+    def _task(self, logical: str) -> Task:
+        properties = self.resolver.resolve(self.airflow.resources[logical]["Properties"], logical)
+        return Task(
+            properties["Family"].removeprefix(f"{self.environment_name}-airflow-"), properties
+        )
+
+    def _migrate(self) -> str:
+        runner = TaskRunner(self._rehearsal(), self._task("MigrationTaskDefinition"))
+        self.runners.append(runner)
+        task = runner.start()
+        (container,) = task.containers
+        deadline = time.monotonic() + 600
+        while (state := inspect(self.engine, container.name)["State"])["Running"]:
+            if time.monotonic() > deadline:
+                raise TaskFailed(f"{container.name}: still migrating after 600 s")
+            time.sleep(2)
+        if state["ExitCode"] != 0:
+            raise TaskFailed(
+                f"{container.name} exited {state['ExitCode']}: "
+                f"{_last_line(last_lines(self.engine, container.name))}"
+            )
+        runs = self.engine.docker(
+            "ps", "--all", "--quiet", "--filter", f"name={self.project}-db-migrate-db-migrate"
+        ).stdout.split()
+        if len(runs) != 1:
+            raise TaskFailed(f"the migration ran {len(runs)} times")
+        return f"{time.monotonic() - container.started:.0f} s"
+
+    def _services(self) -> dict[str, dict[str, Any]]:
+        return {n: r for n, r in self.airflow.resources.items() if r["Type"] == "AWS::ECS::Service"}
+
+    def _cloud_map_names(self, service: dict[str, Any]) -> list[str]:
+        names = []
+        for registry in service["Properties"].get("ServiceRegistries", []):
+            discovery = registry["RegistryArn"]["Fn::GetAtt"][0]
+            properties = self.airflow.resources[discovery]["Properties"]
+            namespace = self.airflow.resources[properties["NamespaceId"]["Ref"]]["Properties"]
+            names.append(f"{properties['Name']}.{self.resolver.resolve(namespace['Name'])}")
+        return names
+
+    def _start_services(self) -> str:
+        rehearsal = self._rehearsal()
+        started = []
+        for service in self._services().values():
+            definition = service["Properties"]["TaskDefinition"]["Ref"]
+            task = self._task(definition)
+            ports = [
+                m["ContainerPort"]
+                for c in task.definition["ContainerDefinitions"]
+                for m in c.get("PortMappings", [])
+            ]
+            publish = f"127.0.0.1::{ports[0]}" if ports else None
+            runner = TaskRunner(rehearsal, task, self._cloud_map_names(service), publish)
+            self.runners.append(runner)
+            runner.start()
+            if ports:
+                self.api_runner, self.api_port = runner, ports[0]
+            started.append(runner)
+        timings = []
+        for runner in started:
+            for container in runner.task.containers:
+                timings.append(f"{container.short} {self._wait_healthy(runner, container):.0f} s")
+        return ", ".join(timings)
+
+    def _wait_healthy(self, runner: TaskRunner, container) -> float:
+        check = container.definition.get("HealthCheck")
+        if not check:
+            return 0.0
+        grace = check.get("StartPeriod", 0) + check.get("Interval", 30) * check.get("Retries", 3)
+        while True:
+            state = inspect(self.engine, container.name)["State"]
+            elapsed = time.monotonic() - container.started
+            health = state.get("Health", {}).get("Status")
+            if health == "healthy":
+                return elapsed
+            if not state["Running"] or health == "unhealthy" or elapsed > grace:
+                raise TaskFailed(
+                    self._why(container.name, state, f"not healthy after {elapsed:.0f} s")
+                )
+            time.sleep(2)
+
+    def _why(self, name: str, state: dict[str, Any], what: str) -> str:
+        health_log = state.get("Health", {}).get("Log") or [{}]
+        check_output = (health_log[-1].get("Output") or "").strip()
+        oom = ", killed: out of memory" if state.get("OOMKilled") else ""
+        parts = [f"{name}: {what} (status {state['Status']}, exit {state['ExitCode']}{oom})"]
+        if check_output:
+            parts.append(f"health check said: {_last_line(check_output)}")
+        parts.append(f"last log line: {_last_line(last_lines(self.engine, name))}")
+        return "; ".join(parts)
+
+    # --- the pipeline ---------------------------------------------------------------------------
+    def _pipeline(self) -> str:
+        from local import pipeline
+        from local.airflow_api import AirflowAPI
+
+        api_container = self.api_runner.container("api-server").name
+        passwords = json.loads(
+            self.engine.docker("exec", api_container, "cat", ADMIN_PASSWORDS).stdout
+        )
+        user, password = next(iter(passwords.items()))
+        base = f"http://{_published(self.engine, self.api_runner.task.pause, self.api_port)}"
+        api = AirflowAPI.signed_in(base, user, password)
+        for dag_id in (pipeline.RAW, pipeline.ANALYTICS):
+            self._wait(lambda dag_id=dag_id: api.dag(dag_id) is not None, 300, f"{dag_id} parsed")
+            api.unpause(dag_id)
+        outcomes = pipeline.run_pipeline(api, timeout=PIPELINE_TIMEOUT, echo=self.say)
+        self.result.figures["runs"] = {o.dag_id: o.state for o in outcomes}
+        failed = [o for o in outcomes if o.state != "success"]
+        if failed or len(outcomes) != 2:
+            tasks = ", ".join(t for o in failed for t in o.failed_tasks)
+            raise TaskFailed(f"pipeline runs {self.result.figures['runs']}; failed tasks: {tasks}")
+        self.raw_run_id = outcomes[0].run_id
+        return ", ".join(f"{o.dag_id} {o.state} in {o.seconds:.0f} s" for o in outcomes)
+
+    def _figures(self) -> str:
+        from local import samples
+
+        output = self._one_shot("read-back", ["python", "-m", "local", "read-back"], {})
+        figures = json.loads(output.strip().splitlines()[-1])
+        self.result.figures.update(figures)
+        expected = {f"raw.nycflights.{k}": v for k, v in samples.source_rows().items()}
+        counts = {k: v for k, v in figures["counts"].items() if k in expected}
+        if counts != expected:
+            raise TaskFailed(f"raw row counts {counts} differ from the sources' {expected}")
+        if not figures["delays"]:
+            raise TaskFailed("the analytics delay report is empty")
+        rows = sum(counts.values())
+        return f"{rows} raw rows as in the sources, {len(figures['delays'])} delay rows"
+
+    def _logs(self) -> str:
+        logs = aws.client("logs", self.host_endpoint, self.admin)
+
+        def streams(group: str) -> list[dict]:
+            pages = logs.get_paginator("describe_log_streams").paginate(logGroupName=group)
+            return [s for page in pages for s in page["logStreams"]]
+
+        task_group = self.log_groups["TaskLogGroup"]
+        task_streams = [s["logStreamName"] for s in streams(task_group)]
+        raw_streams = [s for s in task_streams if "snowflake_raw" in s]
+        if not raw_streams:
+            raise TaskFailed(f"no task log stream of snowflake_raw in {task_group}: {task_streams}")
+        events = logs.get_log_events(logGroupName=task_group, logStreamName=raw_streams[0])
+        if not events["events"]:
+            raise TaskFailed(f"task log stream {raw_streams[0]} is empty")
+        component_group = self.log_groups["ComponentLogGroup"]
+        component_streams = {s["logStreamName"] for s in streams(component_group)}
+        missing = [
+            c.short
+            for r in self.runners
+            for c in r.task.containers
+            if not any(f"/{c.short}/{r.task_id}" in s for s in component_streams)
+        ]
+        if missing:
+            raise TaskFailed(f"no log stream in {component_group} for {missing}")
+        return f"{len(task_streams)} task streams, {len(component_streams)} component streams"
+
+    # --- soak and stop ----------------------------------------------------------------------------
+    def _services_running(self) -> list[TaskRunner]:
+        return [r for r in self.runners if r.task.family != "db-migrate"]
+
+    def _soak(self) -> str:
+        end = time.monotonic() + self.soak_seconds
+        peaks: dict[str, float] = {}
+        next_report = time.monotonic() + 60
+        while time.monotonic() < end:
+            for runner in self._services_running():
+                for container in runner.task.containers:
+                    state = inspect(self.engine, container.name)["State"]
+                    if not state["Running"] or state.get("Health", {}).get("Status") == "unhealthy":
+                        raise TaskFailed(self._why(container.name, state, "failed during the soak"))
+            for name, mib in _memory_mib(self.engine, self.project).items():
+                peaks[name] = max(peaks.get(name, 0.0), mib)
+            if time.monotonic() >= next_report:
+                self.say(f"  soak: {end - time.monotonic():.0f} s to go, all healthy")
+                next_report += 60
+            time.sleep(10)
+        self.result.figures["peak_memory_mib"] = peaks
+        limits = []
+        for runner in self._services_running():
+            used = sum(peaks.get(c.name, 0.0) for c in runner.task.containers)
+            limits.append(f"{runner.task.family} {used:.0f}/{runner.task.definition['Memory']} MiB")
+        return "peak memory " + ", ".join(limits)
+
+    def _stop(self) -> str:
+        report = []
+        for runner in reversed(self._services_running()):
+            for name, (seconds, exit_code, timeout) in runner.stop().items():
+                if exit_code == 137 or seconds > timeout + 5:
+                    raise TaskFailed(
+                        f"{runner.task.family}/{name}: killed after its StopTimeout of {timeout} s"
+                        f" (exit {exit_code}, {seconds:.0f} s)"
+                    )
+                report.append(f"{name} {seconds:.0f}/{timeout} s")
+        return ", ".join(report)
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _container(self, name: str, track: bool = True) -> str:
+        full = f"{self.project}-{name}"
+        if track:
+            self.containers.append(full)
+        return full
+
+    def _exec_ok(self, container: str, *argv: str) -> bool:
+        return self.engine.docker("exec", container, *argv, check=False).returncode == 0
+
+    def _wait(self, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() > deadline:
+                raise TaskFailed(f"{what}: not ready within {timeout:.0f} s")
+            time.sleep(1)
+
+    def _clean_up(self) -> None:
+        for runner in self.runners:
+            runner.remove()
+        if self.containers:
+            self.engine.docker("rm", "--force", "--volumes", *self.containers, check=False)
+        self.engine.docker("volume", "rm", "--force", self.tls_volume, check=False)
+        self.engine.docker("network", "rm", self.project, check=False)
+        if hasattr(self, "image_uri"):
+            self.engine.docker("rmi", self.image_uri, check=False)
+
+
+def _network_exports(inputs) -> dict[str, str]:
+    """The network stack's exports: names only, nothing in the rehearsal routes by them."""
+    name = inputs.environment_name
+    return {
+        f"{name}-VpcId": "vpc-0rehearsal",
+        f"{name}-VpcCidr": "10.0.0.0/16",
+        f"{name}-PublicSubnetIds": "subnet-0public1,subnet-0public2",
+        f"{name}-PrivateSubnetIds": "subnet-0private1,subnet-0private2",
+        f"{name}-ClusterName": name,
+        f"{name}-ClusterArn": f"arn:aws:ecs:{aws.REGION}:{aws.ACCOUNT}:cluster/{name}",
+    }
+
+
+def _private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _published(engine: Engine, container: str, port: int) -> str:
+    """host:port where a container's port is published on 127.0.0.1."""
+    return engine.docker("port", container, str(port)).stdout.split()[0]
+
+
+def _env_names(env: dict[str, str]) -> list[str]:
+    return [flag for key in env for flag in ("--env", key)]
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:400] if lines else "(no output)"
+
+
+def _memory_mib(engine: Engine, project: str) -> dict[str, float]:
+    done = engine.docker("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", check=False)
+    found = {}
+    for line in done.stdout.splitlines():
+        name, _, usage = line.partition(" ")
+        if not name.startswith(project):
+            continue
+        found[name] = _mib(usage.split("/")[0].strip())
+    return found
+
+
+def _mib(text: str) -> float:
+    units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "kB": 1 / 1024}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * units[unit]
+    return 0.0
+
+
+def print_table(result: ProfileResult, say: Callable[[str], None] = print) -> None:
+    say(f"\nrehearsal of the {result.profile} profile: {'PASSED' if result.ok else 'FAILED'}")
+    width = max(len(c.name) for c in result.checks) if result.checks else 10
+    say(f"  {'check':<{width}}  result  time")
+    for check in result.checks:
+        say(f"  {check.name:<{width}}  {'pass' if check.ok else 'FAIL':<6}  {check.seconds:6.0f} s")
+        if check.detail:
+            say(f"  {'':<{width}}    {check.detail}")
+
+
+def profiles_to_rehearse(chosen: list[str] | None) -> list[str]:
+    names = chosen or ["prod", "dev"]
+    for name in names:
+        profiles.overrides(name, "airflow")  # KeyError names the choices
+    return names
+
+
+def rehearse(chosen: list[str] | None, soak_seconds: float, say=progress) -> int:
+    """Build the images, rehearse each profile, print the tables; 0 when every check passed."""
+    names = profiles_to_rehearse(chosen)
+    engine = engine_mod.find_or_start(engine_mod.DEFAULT_STATE_DIR, say)
+    results = []
+    try:
+        bases = offline_base.ensure(engine, engine_mod.DEFAULT_STATE_DIR, say)
+        with tempfile.TemporaryDirectory(prefix="rehearsal-") as work:
+            context = compose.build_context(Path(work) / "context", "")
+            images = compose.build_images(engine, bases, context, say)
+            for name in names:
+                work_dir = Path(work) / name
+                work_dir.mkdir()
+                rehearsal = ProfileRehearsal(
+                    engine, images, bases.postgres, name, work_dir, soak_seconds, say
+                )
+                results.append(rehearsal.run())
+    finally:
+        engine.stop()
+    for result in results:
+        print_table(result, say)
+    return 0 if results and all(r.ok for r in results) else 1
