@@ -27,12 +27,14 @@ def test_price_table_is_dated_and_matches_the_published_rates():
 
 def test_prod_fargate_lines_follow_the_task_sizes():
     found = items_by_resource("prod")
-    # api-server and scheduler: 0.25 vCPU / 1 GB; dag-processor and triggerer: 0.25 vCPU / 0.5 GB
-    assert found["Fargate service api-server"].usd_month == pytest.approx(
-        (0.25 * ARM_VCPU + 1 * ARM_GB) * HOURS
-    )
-    assert found["Fargate service triggerer"].usd_month == pytest.approx(
-        (0.25 * ARM_VCPU + 0.5 * ARM_GB) * HOURS
+    # the sizes the rehearsal proved: 0.25 vCPU each; 2 GB for the scheduler (LocalExecutor's
+    # task processes), 1 GB for the others
+    for service in ("api-server", "dag-processor", "triggerer"):
+        assert found[f"Fargate service {service}"].usd_month == pytest.approx(
+            (0.25 * ARM_VCPU + 1 * ARM_GB) * HOURS
+        )
+    assert found["Fargate service scheduler"].usd_month == pytest.approx(
+        (0.25 * ARM_VCPU + 2 * ARM_GB) * HOURS
     )
 
 
@@ -51,13 +53,14 @@ def test_dev_has_no_nat_no_load_balancer_and_one_public_task():
     found = items_by_resource("dev")
     assert "NAT gateway" not in found and "Application Load Balancer" not in found
     assert found["Fargate service airflow"].usd_month == pytest.approx(
-        (0.5 * ARM_VCPU + 2 * ARM_GB) * HOURS
+        (0.5 * ARM_VCPU + 4 * ARM_GB) * HOURS
     )
     assert found["Public IPv4 of airflow"].usd_month == pytest.approx(0.005 * HOURS)
 
 
-def test_targets_prod_110_dev_45():
-    assert cost.total(cost.estimate("prod")) <= 110
+def test_targets_prod_120_dev_45():
+    # at the sizes `make rehearse` proved (issue: deploy rehearsal, defect 3)
+    assert cost.total(cost.estimate("prod")) <= 120
     assert cost.total(cost.estimate("dev")) <= 45
 
 
@@ -70,7 +73,7 @@ def test_x86_costs_a_quarter_more_compute(monkeypatch):
     patched["airflow"]["CpuArchitecture"] = "X86_64"
     monkeypatch.setitem(profiles.PROFILES, "dev", patched)
     x86 = items_by_resource("dev")["Fargate service airflow"].usd_month
-    assert x86 == pytest.approx((0.5 * X86_VCPU + 2 * X86_GB) * HOURS)
+    assert x86 == pytest.approx((0.5 * X86_VCPU + 4 * X86_GB) * HOURS)
     assert x86 / arm == pytest.approx(1.25, rel=0.01)
 
 
