@@ -57,7 +57,13 @@ test-containers: $(STAMP)
 	@$(VENV)/bin/tox run -e containers
 
 # AWS (docs/deploy.md): CloudFormation stacks on ECS Fargate. PROFILE=dev|prod, ARGS=more options.
-.PHONY: deploy destroy cost
+.PHONY: deploy destroy cost rehearse
+
+# Before paying AWS: both profiles' task definitions run on Docker with moto as AWS, 5 min soak
+# (docs/deploy.md, "Rehearse before you deploy"). ARGS="--profile dev --soak 60" to narrow it.
+rehearse: $(STAMP)
+	@$(PY) -m deploy rehearse $(ARGS)
+
 PROFILE ?= prod
 
 deploy: $(STAMP)

@@ -1,4 +1,5 @@
-"""Command line: `deploy`, `destroy` and `cost` (the Makefile's targets of the same names).
+"""Command line: `deploy`, `destroy`, `cost` and `rehearse` (the Makefile's targets of the
+same names).
 
 Inputs come from flags or environment variables (docs/deploy.md lists both).
 """
@@ -34,6 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     cost_parser = commands.add_parser("cost", help="monthly cost of the dev and prod profiles")
     cost_parser.add_argument("--json", action="store_true", help="totals as JSON (benchmarks)")
+
+    rehearse_parser = commands.add_parser(
+        "rehearse", help="run the task definitions on Docker with moto as AWS (no AWS account)"
+    )
+    rehearse_parser.add_argument(
+        "--profile", action="append", choices=sorted(profiles.PROFILES), help="default: both"
+    )
+    rehearse_parser.add_argument(
+        "--soak", type=float, default=300, help="seconds every service must stay healthy (300)"
+    )
 
     deploy_parser = commands.add_parser("deploy", help="create or update everything")
     destroy_parser = commands.add_parser("destroy", help="delete the stacks and secrets")
@@ -75,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cost":
         _print_cost(args.json)
         return 0
+    if args.command == "rehearse":
+        from deploy.rehearsal import run  # imported late: Docker and moto only here
+
+        return run.rehearse(args.profile, args.soak)
     try:
         if args.command == "deploy":
             flags = {k: v for k, v in vars(args).items() if isinstance(v, str)}

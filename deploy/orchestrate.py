@@ -57,7 +57,22 @@ def check_prerequisites(inputs: DeployInputs, clients: Clients, docker: bool) ->
     return account
 
 
-def _airflow_parameters(
+def network_parameters(inputs: DeployInputs) -> dict:
+    return {
+        **profiles.overrides(inputs.profile, "network"),
+        "EnvironmentName": inputs.environment_name,
+    }
+
+
+def storage_parameters(inputs: DeployInputs, snowflake_trust: dict[str, str]) -> dict:
+    return {
+        **profiles.overrides(inputs.profile, "storage"),
+        "EnvironmentName": inputs.environment_name,
+        **snowflake_trust,
+    }
+
+
+def airflow_parameters(
     inputs: DeployInputs, secret_arn: str, image_uri: str, count: int, certificate_arn: str
 ) -> dict:
     return {
@@ -158,12 +173,8 @@ def deploy(
 
     say("==> stacks")
     actions = {}
-    network_parameters = {
-        **profiles.overrides(inputs.profile, "network"),
-        "EnvironmentName": env_name,
-    }
     actions["network"], network = stacks.deploy(
-        clients.cloudformation, env_name, "network", network_parameters, say, poll
+        clients.cloudformation, env_name, "network", network_parameters(inputs), say, poll
     )
     storage_name = stacks.stack_name(env_name, "storage")
     snowflake_trust = {
@@ -173,13 +184,13 @@ def deploy(
             ("SnowflakeExternalId", inputs.snowflake_external_id, EXTERNAL_ID_PLACEHOLDER),
         )
     }
-    storage_parameters = {
-        **profiles.overrides(inputs.profile, "storage"),
-        "EnvironmentName": env_name,
-        **snowflake_trust,
-    }
     actions["storage"], storage = stacks.deploy(
-        clients.cloudformation, env_name, "storage", storage_parameters, say, poll
+        clients.cloudformation,
+        env_name,
+        "storage",
+        storage_parameters(inputs, snowflake_trust),
+        say,
+        poll,
     )
 
     say("==> image")
@@ -198,7 +209,7 @@ def deploy(
     migrated = False
     if _migrated_image(clients, env_name) != image_uri:
         say("==> airflow (components stopped for the migration)")
-        stopped = _airflow_parameters(inputs, secret_arn, image_uri, 0, certificate_arn)
+        stopped = airflow_parameters(inputs, secret_arn, image_uri, 0, certificate_arn)
         stacks.deploy(clients.cloudformation, env_name, "airflow", stopped, say, poll)
         migrate(inputs, clients, network, stacks.outputs(clients.cloudformation, airflow_name), say)
         clients.ssm.put_parameter(
@@ -206,7 +217,7 @@ def deploy(
         )
         migrated = True
     say("==> airflow")
-    running = _airflow_parameters(inputs, secret_arn, image_uri, 1, certificate_arn)
+    running = airflow_parameters(inputs, secret_arn, image_uri, 1, certificate_arn)
     actions["airflow"], airflow = stacks.deploy(
         clients.cloudformation, env_name, "airflow", running, say, poll
     )

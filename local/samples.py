@@ -53,6 +53,17 @@ def sample_objects() -> Iterator[tuple[str, Callable[[], bytes]]]:
         yield f"flights/2013-{month:02d}.json", month_json
 
 
+def source_rows() -> dict[str, int]:
+    """Rows of each source in the package's own files: what a full load must count."""
+    import pandas as pd
+
+    data = data_dir()
+    names = ("weather", "airports", "airlines", "planes")
+    counts = {name: len(pd.read_csv(data / f"{name}.csv")) for name in names}
+    counts["flights"] = len(pd.read_csv(data / "flights.csv.zip"))
+    return counts
+
+
 def land(s3, bucket: str, echo=print) -> dict[str, int]:
     """Upload missing sample files; return counts of uploaded and already-present files."""
     if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:

@@ -36,8 +36,11 @@ DUCKDB_LEAN_SETTINGS = (
 )
 
 
-def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -> None:
+def serve(
+    host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path, tls_names=()
+) -> None:
     import importlib
+    import os
 
     import s3fs
     import uvicorn
@@ -48,7 +51,7 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
 
     from local.tls import ensure_certificates
 
-    _, cert, key = ensure_certificates(tls_dir)
+    _, cert, key = ensure_certificates(tls_dir, tuple(tls_names))
     _return_freed_memory_to_the_os()
     db_dir.mkdir(parents=True, exist_ok=True)
     fs = FakeSnow(db_path=str(db_dir), nop_regexes=EMULATOR_NOOPS)
@@ -56,10 +59,13 @@ def serve(host: str, port: int, db_dir: Path, s3_endpoint: str, tls_dir: Path) -
     fs.duck_conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     for setting in DUCKDB_LEAN_SETTINGS:
         fs.duck_conn.execute(f"SET {setting}")
-    # moto accepts any credentials; listings cache off so files landed later are seen.
+    # The stage's credentials: the environment's (the deploy rehearsal gives those of the storage
+    # integration role, as Snowflake assumes it), else any, which moto accepts without IAM.
+    # Listings cache off so files landed later are seen.
     s3 = s3fs.S3FileSystem(
-        key="local",
-        secret="local",  # noqa: S106 - moto accepts any credentials
+        key=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        secret=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        token=os.environ.get("AWS_SESSION_TOKEN"),
         endpoint_url=s3_endpoint,
         use_listings_cache=False,
     )

@@ -55,11 +55,12 @@ class Engine:
             env.pop("DOCKER_HOST", None)
         return env
 
-    def docker(self, *args: str, check: bool = True, capture: bool = True, **kwargs):
-        """Run `docker ARGS` against this engine; returns the CompletedProcess."""
+    def docker(self, *args: str, check: bool = True, capture: bool = True, env=None, **kwargs):
+        """Run `docker ARGS` against this engine; returns the CompletedProcess. `env` (from
+        `env()`) carries values that `--env NAME` passes on without putting them in the argv."""
         return subprocess.run(  # noqa: S603 - fixed argv
             [DOCKER, *args],
-            env=self.env(),
+            env=env or self.env(),
             check=check,
             text=True,
             capture_output=capture,

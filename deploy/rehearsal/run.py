@@ -11,6 +11,8 @@ container and its log line.
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -640,6 +642,8 @@ def profiles_to_rehearse(chosen: list[str] | None) -> list[str]:
 def rehearse(chosen: list[str] | None, soak_seconds: float, say=progress) -> int:
     """Build the images, rehearse each profile, print the tables; 0 when every check passed."""
     names = profiles_to_rehearse(chosen)
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C: containers, network and dockerd go.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     engine = engine_mod.find_or_start(engine_mod.DEFAULT_STATE_DIR, say)
     results = []
     try:

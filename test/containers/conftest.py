@@ -18,7 +18,8 @@ from deploy.containers import engine as engine_mod
 from deploy.containers.engine import progress as say
 
 STATE_DIR = engine_mod.DEFAULT_STATE_DIR
-MODULE_ORDER = ("test_image", "test_compose")  # the image's own checks first: they fail faster
+# the image's own checks first (they fail faster), the rehearsal last (the longest)
+MODULE_ORDER = ("test_image", "test_compose", "test_rehearsal")
 
 
 def pytest_collection_modifyitems(items):

@@ -7,28 +7,13 @@ running container shows, a second `up` on the kept volumes, and `down -v`.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import pytest
 
 from local import pipeline
-from test.e2e.expected import delays_by_origin_quarter, source_frames
+from test.e2e.expected import delays_by_origin_quarter, delays_from_report, source_frames
 
-READ_BACK = """
-import json
-from contextlib import closing
-from local import report, snowflake_setup
-with closing(snowflake_setup.connect()) as conn:
-    cur = conn.cursor()
-    loaded = cur.execute(
-        "SELECT file, COUNT(*) FROM raw.ops.load_audit WHERE status = 'LOADED' GROUP BY file"
-    ).fetchall()
-    print(json.dumps({
-        "delays": [[str(v) for v in row] for row in report.delay_report(conn)],
-        "counts": report.table_counts(conn),
-        "loaded": {file: n for file, n in loaded},
-    }))
-"""
+READ_BACK = "from local.__main__ import main; main(['read-back'])"
 
 
 def read_back(stack) -> dict:
@@ -62,10 +47,7 @@ def test_both_dags_succeed(first_run):
 
 def test_the_figures_equal_the_independent_computation(stack, first_run, expected):
     result = read_back(stack)
-    delays = {
-        (o, int(q)): Decimal(d).quantize(Decimal("0.01")) for o, _, q, d, _ in result["delays"]
-    }
-    assert delays == expected["delays"]
+    assert delays_from_report(result["delays"]) == expected["delays"]
     raw = {k: v for k, v in result["counts"].items() if k.startswith("raw.")}
     assert raw == expected["raw_counts"]
 

@@ -29,3 +29,8 @@ def delays_by_origin_quarter(flights: pd.DataFrame) -> dict[tuple[str, int], Dec
         exact = Decimal(mean.numerator) / Decimal(mean.denominator)
         expected[(origin, int(quarter))] = exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
     return expected
+
+
+def delays_from_report(rows: list[list[str]]) -> dict[tuple[str, int], Decimal]:
+    """`python -m local read-back`'s delay rows (origin, _, quarter, delay, _) in the form above."""
+    return {(o, int(q)): Decimal(d).quantize(Decimal("0.01")) for o, _, q, d, _ in rows}

@@ -1,0 +1,50 @@
+"""`make rehearse` inside `make test`: both profiles' task definitions run as ECS would run them.
+
+The same code as `python -m deploy rehearse` on the tier's engine and images, with a shorter
+soak (`make rehearse` soaks 300 s). Figures are compared with the independent computation.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy.containers.engine import progress as say
+from deploy.rehearsal import run
+from test.e2e.expected import delays_by_origin_quarter, delays_from_report, source_frames
+
+SOAK_SECONDS = 60
+
+
+@pytest.fixture(scope="module", params=["prod", "dev"])
+def rehearsal(request, engine, images, bases, tmp_path_factory) -> run.ProfileResult:
+    work = tmp_path_factory.mktemp(f"rehearsal-{request.param}")
+    profile = run.ProfileRehearsal(
+        engine, images, bases.postgres, request.param, work, SOAK_SECONDS, say
+    )
+    result = profile.run()
+    run.print_table(result, say)
+    return result
+
+
+@pytest.fixture(scope="module")
+def expected():
+    frames = source_frames()
+    return {
+        "delays": delays_by_origin_quarter(frames["flights"]),
+        "raw_counts": {f"raw.nycflights.{name}": len(frame) for name, frame in frames.items()},
+    }
+
+
+def test_every_check_of_the_profile_passes(rehearsal):
+    failed = [f"{c.name}: {c.detail}" for c in rehearsal.checks if not c.ok]
+    assert not failed, failed
+    names = [c.name for c in rehearsal.checks]
+    assert names[-1] == "stop within StopTimeout, no task stuck", names
+
+
+def test_the_figures_equal_the_independent_computation(rehearsal, expected):
+    figures = rehearsal.figures
+    assert figures["runs"] == {"snowflake_raw": "success", "snowflake_analytics": "success"}
+    raw = {k: v for k, v in figures["counts"].items() if k.startswith("raw.nycflights.")}
+    assert raw == expected["raw_counts"]
+    assert delays_from_report(figures["delays"]) == expected["delays"]
