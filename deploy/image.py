@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import shutil
-import subprocess  # noqa: S404 - fixed docker/git argv, never a shell
+import subprocess  # noqa: S404 - fixed docker argv, never a shell
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from deploy import build_context
+
+REPO = build_context.REPO
 PLATFORMS = {"ARM64": "linux/arm64", "X86_64": "linux/amd64"}
 
 
@@ -19,18 +20,14 @@ def docker_available() -> bool:
 
 
 def source_tag(repo: Path = REPO) -> str:
-    """Tag from the commit, plus a digest of uncommitted changes: ECR tags are immutable."""
-    head = _git(repo, "rev-parse", "--short=12", "HEAD")
-    diff = _git(repo, "diff", "HEAD")
-    if not diff:
+    """Tag from the commit, plus a digest of the build context's files that differ from it
+    (modified, deleted or untracked): ECR tags are immutable, so any change to what goes into
+    the image must give a new tag, and a change Docker never sees (docs, templates) must not."""
+    head = build_context.git(repo, "rev-parse", "--short=12", "HEAD")
+    changed = build_context.changed_context_files(repo)
+    if not changed:
         return head
-    return f"{head}-{hashlib.sha256(diff.encode()).hexdigest()[:8]}"
-
-
-def _git(repo: Path, *args: str) -> str:
-    command = ["git", *args]  # git from PATH, fixed arguments, no shell
-    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True)  # noqa: S603
-    return done.stdout.strip()
+    return f"{head}-{build_context.digest(repo, changed)[:12]}"
 
 
 def image_exists(ecr: Any, repository_uri: str, tag: str) -> bool:
