@@ -34,6 +34,7 @@ def generate_core_values() -> dict[str, str]:
 def ensure_core_secret(client: Any, environment_name: str) -> tuple[str, str]:
     """Create the shared secret, or add only the keys it lacks. Returns (ARN, what happened)."""
     name = core_secret_name(environment_name)
+    restored = _restore_if_scheduled_for_deletion(client, name)
     try:
         current = client.get_secret_value(SecretId=name)
     except client.exceptions.ResourceNotFoundException:
@@ -45,10 +46,25 @@ def ensure_core_secret(client: Any, environment_name: str) -> tuple[str, str]:
         return created["ARN"], "created"
     values = json.loads(current["SecretString"])
     missing = {k: v for k, v in generate_core_values().items() if not values.get(k)}
+    actions = ["restored (make destroy had scheduled it for deletion)"] if restored else []
     if missing:
         client.put_secret_value(SecretId=name, SecretString=json.dumps({**values, **missing}))
-        return current["ARN"], f"added {', '.join(sorted(missing))}"
-    return current["ARN"], "unchanged"
+        actions.append(f"added {', '.join(sorted(missing))}")
+    return current["ARN"], "; ".join(actions) or "unchanged"
+
+
+def _restore_if_scheduled_for_deletion(client: Any, name: str) -> bool:
+    """`make destroy` schedules the secret for deletion; until then it can be neither read nor
+    created again. Its Fernet key still decrypts what a database snapshot holds, so a redeploy
+    takes the same secret back rather than generating new keys."""
+    try:
+        described = client.describe_secret(SecretId=name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    if "DeletedDate" not in described:
+        return False
+    client.restore_secret(SecretId=name)
+    return True
 
 
 def snowflake_connection(inputs: DeployInputs) -> str:

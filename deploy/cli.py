@@ -12,22 +12,6 @@ import sys
 
 from deploy import cost, inputs, orchestrate, profiles
 
-DEPLOY_FLAGS = (
-    ("region", "AWS region (AWS_REGION)"),
-    ("environment-name", "prefix of every stack and name (DEPLOY_ENVIRONMENT_NAME, airflow)"),
-    ("allowed-cidr", "the only network that reaches the UI (DEPLOY_ALLOWED_CIDR)"),
-    ("certificate-arn", "ACM certificate for HTTPS (DEPLOY_CERTIFICATE_ARN)"),
-    ("image-uri", "use this image instead of building one (DEPLOY_IMAGE_URI)"),
-    ("snowflake-account", "SNOWFLAKE_ACCOUNT, e.g. myorg-myaccount"),
-    ("snowflake-user", "SNOWFLAKE_USER (key-pair authentication)"),
-    ("snowflake-private-key-file", "SNOWFLAKE_PRIVATE_KEY_FILE, PKCS#8 PEM"),
-    ("snowflake-warehouse", "SNOWFLAKE_WAREHOUSE (etl_wh)"),
-    ("snowflake-database", "SNOWFLAKE_DATABASE (raw)"),
-    ("snowflake-role", "SNOWFLAKE_ROLE (etl)"),
-    ("snowflake-iam-user-arn", "step 2: STORAGE_AWS_IAM_USER_ARN (SNOWFLAKE_IAM_USER_ARN)"),
-    ("snowflake-external-id", "step 2: STORAGE_AWS_EXTERNAL_ID (SNOWFLAKE_EXTERNAL_ID)"),
-)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__)
@@ -51,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (deploy_parser, destroy_parser):
         sub.add_argument("--profile", choices=sorted(profiles.PROFILES), default="prod")
         sub.add_argument("--endpoint-url", help=argparse.SUPPRESS)  # tests: a moto server
-    for flag, text in DEPLOY_FLAGS:
+    for flag, text in inputs.FLAGS:
         deploy_parser.add_argument(f"--{flag}", help=text)
     destroy_parser.add_argument("--region", help="AWS region (AWS_REGION)")
     destroy_parser.add_argument(

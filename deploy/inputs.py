@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy import templates
+
 ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9-]{1,20}")
 REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 # <orgname>-<account_name> or a legacy locator such as xy12345.us-east-1
@@ -19,6 +21,31 @@ SNOWFLAKE_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_.-]+)?")
 SNOWFLAKE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 IMAGE_URI = re.compile(r"[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})")
 SECRET_KEY_HEADERS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----")
+
+# Every deploy input: its flag (`--region`) and what it is, with its environment variable.
+FLAGS = (
+    ("region", "AWS region (AWS_REGION)"),
+    ("environment-name", "prefix of every stack and name (DEPLOY_ENVIRONMENT_NAME, airflow)"),
+    ("allowed-cidr", "the only network that reaches the UI (DEPLOY_ALLOWED_CIDR)"),
+    ("certificate-arn", "ACM certificate for HTTPS (DEPLOY_CERTIFICATE_ARN)"),
+    ("image-uri", "use this image instead of building one (DEPLOY_IMAGE_URI)"),
+    ("executor", "LocalExecutor or AwsEcsExecutor (DEPLOY_EXECUTOR; default: as deployed)"),
+    ("dag-delivery", "image or s3-bundle (DEPLOY_DAG_DELIVERY; default: as deployed)"),
+    ("snowflake-account", "SNOWFLAKE_ACCOUNT, e.g. myorg-myaccount"),
+    ("snowflake-user", "SNOWFLAKE_USER (key-pair authentication)"),
+    ("snowflake-private-key-file", "SNOWFLAKE_PRIVATE_KEY_FILE, PKCS#8 PEM"),
+    ("snowflake-warehouse", "SNOWFLAKE_WAREHOUSE (etl_wh)"),
+    ("snowflake-database", "SNOWFLAKE_DATABASE (raw)"),
+    ("snowflake-role", "SNOWFLAKE_ROLE (etl)"),
+    ("snowflake-iam-user-arn", "step 2: STORAGE_AWS_IAM_USER_ARN (SNOWFLAKE_IAM_USER_ARN)"),
+    ("snowflake-external-id", "step 2: STORAGE_AWS_EXTERNAL_ID (SNOWFLAKE_EXTERNAL_ID)"),
+)
+# Inputs that choose an airflow stack parameter: (flag, variable, parameter). Allowed values are
+# the template's AllowedValues; empty means the deployed stack's value (else the template default).
+TEMPLATE_CHOICES = (
+    ("executor", "DEPLOY_EXECUTOR", "Executor"),
+    ("dag_delivery", "DEPLOY_DAG_DELIVERY", "DagDelivery"),
+)
 
 
 class InputError(ValueError):
@@ -42,6 +69,8 @@ class DeployInputs:
     certificate_arn: str = ""
     snowflake_iam_user_arn: str = ""
     snowflake_external_id: str = ""  # empty: the previous deploy's, else the placeholder
+    executor: str = ""  # empty: the previous deploy's, else the template's default
+    dag_delivery: str = ""  # the same
 
 
 def check_cidr(value: str, source: str) -> str:
@@ -89,6 +118,14 @@ def _required(value: str, source: str, what: str) -> str:
 def _matching(value: str, pattern: re.Pattern, source: str, allowed: str) -> str:
     if not pattern.fullmatch(value):
         raise InputError(f"{source}: {value!r} is not allowed; expected {allowed}")
+    return value
+
+
+def _allowed_choice(flags: dict, env: dict[str, str], flag: str, variable: str, key: str) -> str:
+    value, src = _pick(flags, env, flag, variable)
+    allowed = templates.load("airflow")["Parameters"][key]["AllowedValues"]
+    if value and value not in allowed:
+        raise InputError(f"{src}: {value!r} is not allowed; choose one of {', '.join(allowed)}")
     return value
 
 
@@ -155,6 +192,9 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
         certificate_arn=pick("certificate_arn", "DEPLOY_CERTIFICATE_ARN")[0],
         snowflake_iam_user_arn=pick("snowflake_iam_user_arn", "SNOWFLAKE_IAM_USER_ARN")[0],
         snowflake_external_id=pick("snowflake_external_id", "SNOWFLAKE_EXTERNAL_ID")[0],
+        **{
+            flag: _allowed_choice(flags, env, flag, var, key) for flag, var, key in TEMPLATE_CHOICES
+        },
         **names,
     )
 

@@ -6,12 +6,13 @@ never leaves anything half-changed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deploy import airflow_secrets, image, profiles, stacks
-from deploy.inputs import DeployInputs, InputError
+from deploy import airflow_secrets, dag_bundle, image, profiles, stacks, stage_bucket, templates
+from deploy.inputs import TEMPLATE_CHOICES, DeployInputs, InputError
 from deploy.migration import run_migration
 
 Say = Callable[[str], None]
@@ -28,13 +29,14 @@ class Clients:
     ecr: Any
     ecs: Any
     ec2: Any
+    s3: Any
 
     @classmethod
     def create(cls, session: Any, endpoint_url: str | None = None) -> Clients:
         def client(service: str) -> Any:
             return session.client(service, endpoint_url=endpoint_url)
 
-        names = ("sts", "cloudformation", "secretsmanager", "ssm", "ecr", "ecs", "ec2")
+        names = ("sts", "cloudformation", "secretsmanager", "ssm", "ecr", "ecs", "ec2", "s3")
         return cls(**{name: client(name) for name in names})
 
 
@@ -64,11 +66,14 @@ def network_parameters(inputs: DeployInputs) -> dict:
     }
 
 
-def storage_parameters(inputs: DeployInputs, snowflake_trust: dict[str, str]) -> dict:
+def storage_parameters(
+    inputs: DeployInputs, snowflake_trust: dict[str, str], existing_bucket: str = ""
+) -> dict:
     return {
         **profiles.overrides(inputs.profile, "storage"),
         "EnvironmentName": inputs.environment_name,
         **snowflake_trust,
+        stage_bucket.EXISTING_PARAMETER: existing_bucket,
     }
 
 
@@ -83,13 +88,17 @@ def airflow_parameters(
         "AllowedCidr": inputs.allowed_cidr,
         "CertificateArn": certificate_arn,
         "ServiceDesiredCount": str(count),
+        # empty: the template's default (deploy() fills them in from the deployed stack first)
+        **{
+            key: getattr(inputs, field)
+            for field, _, key in TEMPLATE_CHOICES
+            if getattr(inputs, field)
+        },
     }
 
 
 def _current_parameter(client: Any, name: str, key: str) -> str | None:
-    stack = stacks.describe(client, name) or {}
-    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
-    return values.get(key)
+    return stacks.parameters(stacks.describe(client, name)).get(key)
 
 
 EXTERNAL_ID_PLACEHOLDER = "pending-snowflake-integration"  # storage.yml's default
@@ -177,6 +186,9 @@ def deploy(
         clients.cloudformation, env_name, "network", network_parameters(inputs), say, poll
     )
     storage_name = stacks.stack_name(env_name, "storage")
+    existing_bucket = stage_bucket.existing_bucket_parameter(
+        clients.s3, clients.cloudformation, env_name, account, inputs.region, say
+    )
     snowflake_trust = {
         key: _given_or_previous(clients.cloudformation, storage_name, key, given, say, default)
         for key, given, default in (
@@ -188,7 +200,7 @@ def deploy(
         clients.cloudformation,
         env_name,
         "storage",
-        storage_parameters(inputs, snowflake_trust),
+        storage_parameters(inputs, snowflake_trust, existing_bucket),
         say,
         poll,
     )
@@ -206,6 +218,28 @@ def deploy(
     certificate_arn = _given_or_previous(
         clients.cloudformation, airflow_name, "CertificateArn", inputs.certificate_arn, say
     )
+    airflow_template = templates.load("airflow")
+    inputs = dataclasses.replace(
+        inputs,
+        **{
+            field: _given_or_previous(
+                clients.cloudformation,
+                airflow_name,
+                key,
+                getattr(inputs, field),
+                say,
+                airflow_template["Parameters"][key]["Default"],
+            )
+            for field, _, key in TEMPLATE_CHOICES
+        },
+    )
+    running = airflow_parameters(inputs, secret_arn, image_uri, 1, certificate_arn)
+    if inputs.dag_delivery == "s3-bundle":
+        # before any component starts: the dag-processor parses what is in the bucket
+        say("==> DAG bundle")
+        prefix = templates.parameter_values(airflow_template, running)["DagBundlePrefix"]
+        bucket = stage_bucket.bucket_name(existing_bucket, env_name, account, inputs.region)
+        dag_bundle.sync(clients.s3, bucket, prefix, say=say)
     migrated = False
     if _migrated_image(clients, env_name) != image_uri:
         say("==> airflow (components stopped for the migration)")
@@ -217,7 +251,6 @@ def deploy(
         )
         migrated = True
     say("==> airflow")
-    running = airflow_parameters(inputs, secret_arn, image_uri, 1, certificate_arn)
     actions["airflow"], airflow = stacks.deploy(
         clients.cloudformation, env_name, "airflow", running, say, poll
     )
@@ -253,14 +286,16 @@ def destroy(
 ) -> dict[str, str]:
     """Delete the stacks in reverse order, then the secrets; the stage bucket is retained."""
     airflow_name = stacks.stack_name(environment_name, "airflow")
-    if _current_parameter(clients.cloudformation, airflow_name, "DbDeletionProtection") == "true":
+    airflow_stack = stacks.describe(clients.cloudformation, airflow_name)
+    parameters = stacks.parameters(airflow_stack)
+    # A stack whose first creation never completed holds no database: it is deleted as it is
+    # (it cannot be updated anyway).
+    if stacks.is_live(airflow_stack) and parameters.get("DbDeletionProtection") == "true":
         if not delete_database:
             raise InputError(
                 f"{airflow_name} has database deletion protection on (prod profile): pass "
                 "--delete-database to turn it off and delete (a final snapshot is kept)"
             )
-        stack = stacks.describe(clients.cloudformation, airflow_name)
-        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
         parameters["DbDeletionProtection"] = "false"
         say("==> turning off database deletion protection")
         stacks.deploy(clients.cloudformation, environment_name, "airflow", parameters, say, poll)

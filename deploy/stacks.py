@@ -22,6 +22,11 @@ FAILED = (
     "UPDATE_FAILED",
 )
 
+# A first creation that never completed: rolled back (every resource gone but the retained ones),
+# or a CREATE change set never executed. Such a stack can be neither updated nor waited on, only
+# deleted; it holds no database, so no deletion protection applies.
+NEVER_CREATED = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS")
+
 
 class StackError(RuntimeError):
     """A stack could not be deployed or deleted; the message names the stack and the reason."""
@@ -41,6 +46,11 @@ def describe(client: Any, name: str) -> dict[str, Any] | None:
     return None if stack["StackStatus"] == "DELETE_COMPLETE" else stack
 
 
+def is_live(stack: dict[str, Any] | None) -> bool:
+    """The stack exists and was created at least once (it can be updated)."""
+    return bool(stack) and stack["StackStatus"] not in NEVER_CREATED
+
+
 def outputs(client: Any, name: str) -> dict[str, str]:
     stack = describe(client, name) or {}
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
@@ -53,8 +63,15 @@ def _same_template(client: Any, name: str, body: str) -> bool:
     return deployed == templates.parse(body)
 
 
+def parameters(stack: dict[str, Any] | None) -> dict[str, str]:
+    """A described stack's parameter values by name (none for an absent stack)."""
+    return {
+        p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])
+    }
+
+
 def _same_parameters(stack: dict[str, Any], wanted: dict[str, str]) -> bool:
-    deployed = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    deployed = parameters(stack)
     return all(deployed.get(key, "") == value for key, value in wanted.items())
 
 
@@ -84,8 +101,8 @@ def _wait_stack(client: Any, name: str, say: Callable[[str], None], poll: float)
                     else ""
                 )
                 say(f"    {event['LogicalResourceId']}: {event['ResourceStatus']}{reason}")
-        if not status.endswith("_IN_PROGRESS"):
-            return status
+        if not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
+            return status  # REVIEW_IN_PROGRESS waits for a person, not for CloudFormation
         time.sleep(poll)
 
 
@@ -100,8 +117,13 @@ def deploy(
     """Create or update `stack` with `parameters`. Returns (what happened, outputs)."""
     name = stack_name(environment_name, stack)
     existing = describe(client, name)
-    if existing and existing["StackStatus"] == "ROLLBACK_COMPLETE":
-        raise StackError(f"{name} failed its first creation; run `make destroy` then deploy again")
+    if existing and not is_live(existing):
+        say(
+            f"  {name}: its first creation never completed ({existing['StackStatus']}); "
+            "deleting it, then creating it again"
+        )
+        _delete(client, name, say, poll)
+        existing = None
     body = templates.template_path(stack).read_text()
     if existing and _same_template(client, name, body) and _same_parameters(existing, parameters):
         say(f"  {name}: no changes")
@@ -140,8 +162,12 @@ def delete(client: Any, environment_name: str, stack: str, say=print, poll: floa
     if not describe(client, name):
         say(f"  {name}: absent")
         return "absent"
+    _delete(client, name, say, poll)
+    return "deleted"
+
+
+def _delete(client: Any, name: str, say: Callable[[str], None], poll: float) -> None:
     client.delete_stack(StackName=name)
     status = _wait_stack(client, name, say, poll)
     if status != "DELETE_COMPLETE":
         raise StackError(f"{name} could not be deleted ({status}); see the events above")
-    return "deleted"

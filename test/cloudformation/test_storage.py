@@ -9,6 +9,12 @@ def bucket(render):
     return render("storage").resources["StageBucket"]["Properties"]
 
 
+def on_stage_bucket(text, bucket=None):
+    """How the template names the stage bucket in an ARN or URL: the bucket it created, or the
+    retained one it adopted (ExistingStageBucketName), rendered."""
+    return {"Fn::Sub": [text, {"Bucket": bucket or {"Ref": "StageBucket"}}]}
+
+
 def test_stage_bucket_is_encrypted_versioned_and_private(render):
     props = bucket(render)
     (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -43,7 +49,7 @@ def test_bucket_policy_denies_plain_http(render):
     assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
     assert statement["Action"] == "s3:*"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert {"Fn::Sub": "${StageBucket.Arn}/*"} in statement["Resource"]
+    assert on_stage_bucket("arn:${AWS::Partition}:s3:::${Bucket}/*") in statement["Resource"]
 
 
 def role(rendered):
@@ -82,12 +88,15 @@ def test_snowflake_role_only_reads_the_landing_prefix(render):
         "s3:GetBucketLocation",
     }
     (read,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "ReadLandedFiles"]
-    assert read["Resource"] == {"Fn::Sub": "${StageBucket.Arn}/${LandingPrefix}*"}
+    assert read["Resource"] == on_stage_bucket(
+        "arn:${AWS::Partition}:s3:::${Bucket}/${LandingPrefix}*"
+    )
 
 
 def test_stage_url_output_points_at_the_landing_prefix(render):
-    outputs = render("storage").template["Outputs"]
-    assert outputs["StageUrl"]["Value"] == {"Fn::Sub": "s3://${StageBucket}/${LandingPrefix}"}
+    rendered = render("storage")
+    url = rendered.resolve(rendered.template["Outputs"]["StageUrl"]["Value"])
+    assert url == on_stage_bucket("s3://${Bucket}/${LandingPrefix}")
     assert render("storage").parameters["LandingPrefix"] == "landing/"
 
 
@@ -100,3 +109,29 @@ def test_ecr_scans_on_push_and_expires_old_images(render):
     rules = json.loads(text)["rules"]
     assert [r["selection"]["tagStatus"] for r in rules] == ["untagged", "any"]
     assert rules[1]["selection"]["countNumber"] == 10
+
+
+RETAINED = "airflow-stage-123456789012-us-east-1"
+
+
+def test_a_retained_bucket_is_adopted_not_created_again(render):
+    """After `make destroy` the bucket (DeletionPolicy Retain) still exists with its name and
+    data: a new stack given its name creates no bucket and points everything at that one."""
+    assert "StageBucket" in render("storage").resources  # the default: the stack creates it
+    adopted = render("storage", ExistingStageBucketName=RETAINED)
+    assert "StageBucket" not in adopted.resources
+    assert adopted.resources["StageBucketPolicy"]["Properties"]["Bucket"] == RETAINED
+    outputs = {k: adopted.resolve(v["Value"]) for k, v in adopted.template["Outputs"].items()}
+    assert outputs["StageBucketName"] == RETAINED
+    assert outputs["StageBucketArn"] == on_stage_bucket(
+        "arn:${AWS::Partition}:s3:::${Bucket}", RETAINED
+    )
+    assert outputs["StageUrl"] == on_stage_bucket("s3://${Bucket}/${LandingPrefix}", RETAINED)
+    (policy,) = role(adopted)["Policies"]
+    resources = [s["Resource"] for s in policy["PolicyDocument"]["Statement"]]
+    assert all(r["Fn::Sub"][1] == {"Bucket": RETAINED} for r in resources)
+
+
+def test_the_bucket_keeps_its_data_when_the_stack_goes(raw):
+    resource = raw["storage"]["Resources"]["StageBucket"]
+    assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")

@@ -1,0 +1,66 @@
+"""Defect 9: `make deploy` after `make destroy`, on a moto server. The core secret is pending
+deletion and the stage bucket was retained with its data; the redeploy takes both back."""
+
+from __future__ import annotations
+
+from deploy import inputs, orchestrate, stage_bucket
+from deploy.airflow_secrets import core_secret_name
+
+RETAINED_BUCKET = "airflow-stage-123456789012-us-east-1"  # storage.yml's name on moto's account
+
+
+def deploy(aws, deploy_env):
+    said = []
+    collected = inputs.collect({"profile": "prod"}, deploy_env)
+    orchestrate.deploy(
+        collected, aws, say=said.append, docker=False, migrate=lambda *_: None, poll=0.05
+    )
+    return "\n".join(said)
+
+
+def destroy(aws):
+    orchestrate.destroy("airflow", aws, delete_database=True, say=lambda _: None, poll=0.05)
+
+
+def test_redeploy_restores_the_core_secret_with_its_keys(aws, stand_in_templates, deploy_env):
+    deploy(aws, deploy_env)
+    name = core_secret_name("airflow")
+    keys = aws.secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+    destroy(aws)
+    assert "DeletedDate" in aws.secretsmanager.describe_secret(SecretId=name)
+
+    said = deploy(aws, deploy_env)
+
+    assert "DeletedDate" not in aws.secretsmanager.describe_secret(SecretId=name)
+    # the same Fernet key: it decrypts the connections of the database's final snapshot
+    assert aws.secretsmanager.get_secret_value(SecretId=name)["SecretString"] == keys
+    assert f"{name}: restored (make destroy had scheduled it for deletion)" in said
+
+
+def test_redeploy_adopts_the_retained_stage_bucket_and_its_data(
+    aws, stand_in_templates, deploy_env
+):
+    deploy(aws, deploy_env)
+    aws.s3.put_object(Bucket=RETAINED_BUCKET, Key="landing/flights/2013-01.json", Body=b"{}\n")
+    destroy(aws)
+    assert aws.s3.head_bucket(Bucket=RETAINED_BUCKET)  # DeletionPolicy: Retain
+
+    said = deploy(aws, deploy_env)
+
+    (stack,) = aws.cloudformation.describe_stacks(StackName="airflow-storage")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters[stage_bucket.EXISTING_PARAMETER] == RETAINED_BUCKET
+    body = aws.s3.get_object(Bucket=RETAINED_BUCKET, Key="landing/flights/2013-01.json")["Body"]
+    assert body.read() == b"{}\n"
+    assert f"{RETAINED_BUCKET}: retained by an earlier deploy" in said
+    # and a further deploy keeps it adopted, changing nothing
+    assert "airflow-storage: no changes" in deploy(aws, deploy_env)
+
+
+def test_the_first_deploy_creates_the_bucket(aws, stand_in_templates, deploy_env):
+    deploy(aws, deploy_env)
+    (stack,) = aws.cloudformation.describe_stacks(StackName="airflow-storage")["Stacks"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters[stage_bucket.EXISTING_PARAMETER] == ""
+    assert RETAINED_BUCKET in {b["Name"] for b in aws.s3.list_buckets()["Buckets"]}
