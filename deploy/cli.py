@@ -11,6 +11,7 @@ import json
 import sys
 
 from deploy import cost, inputs, orchestrate, profiles
+from deploy.rehearsal import VARIANTS as REHEARSALS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rehearse", help="run the task definitions on Docker with moto as AWS (no AWS account)"
     )
     rehearse_parser.add_argument(
-        "--profile", action="append", choices=sorted(profiles.PROFILES), help="default: both"
+        "--profile",
+        action="append",
+        choices=list(REHEARSALS),
+        help="prod, dev, or prod-ecs (prod with the ECS executor's worker tasks); default: all",
     )
     rehearse_parser.add_argument(
         "--soak", type=float, default=300, help="seconds every service must stay healthy (300)"

@@ -96,14 +96,9 @@ def _database(airflow: templates.Rendered, prices: dict[str, Any]) -> list[LineI
                 "RDS storage", f"{storage} GB gp3", copies * storage * prices["rds_gp3_gb_month"]
             )
         )
-        if props.get("ManageMasterUserPassword"):
-            items.append(
-                LineItem(
-                    "Secrets Manager",
-                    "RDS-managed master secret",
-                    prices["secrets_manager_secret_month"],
-                )
-            )
+    # the stack's own secrets (database master user, UI admin), beside the deploy's core secret
+    for logical in airflow.resources_of_type("AWS::SecretsManager::Secret"):
+        items.append(LineItem("Secrets Manager", logical, prices["secrets_manager_secret_month"]))
     return items
 
 

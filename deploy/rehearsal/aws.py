@@ -11,9 +11,11 @@ ECS service principal of a trust (see `_ecs_agent_may_assume`).
 from __future__ import annotations
 
 import json
+import re
 import secrets as random
+import string
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -97,19 +99,6 @@ def log_group_arn(name: str) -> str:
     return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
 
 
-@dataclass
-class Provisioned:
-    """What exists on moto, by the template's logical ids."""
-
-    core_secret_arn: str
-    database_secret_arn: str
-    database_user: str
-    database_password: str
-    log_groups: dict[str, str]  # logical id -> name
-    roles: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
-    storage_outputs: dict[str, str] = field(default_factory=dict)
-
-
 def create_deploy_secrets(endpoint: str, admin: Credentials, inputs: DeployInputs) -> str:
     """What `make deploy` creates before the stacks, by its own code; the core secret's ARN."""
     arn, _ = airflow_secrets.ensure_core_secret(
@@ -146,6 +135,62 @@ def create_storage_stack(
         if "Export" in output:
             exports[resolver.resolve(output["Export"]["Name"], name)] = value
     return outputs, exports
+
+
+def create_network(endpoint: str, admin: Credentials, environment_name: str) -> dict[str, str]:
+    """What the network stack exports, as objects on moto (the ECS executor's RunTask places
+    its tasks in these subnets) and the cluster; the exports by name."""
+    ec2 = client("ec2", endpoint, admin)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = {
+        kind: [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{base + i}.0/24")["Subnet"]["SubnetId"]
+            for i in range(2)
+        ]
+        for kind, base in (("Public", 0), ("Private", 10))
+    }
+    cluster = client("ecs", endpoint, admin).create_cluster(clusterName=environment_name)
+    name = environment_name
+    return {
+        f"{name}-VpcId": vpc,
+        f"{name}-VpcCidr": "10.0.0.0/16",
+        f"{name}-PublicSubnetIds": ",".join(subnets["Public"]),
+        f"{name}-PrivateSubnetIds": ",".join(subnets["Private"]),
+        f"{name}-ClusterName": environment_name,
+        f"{name}-ClusterArn": cluster["cluster"]["clusterArn"],
+    }
+
+
+def create_security_groups(
+    endpoint: str, admin: Credentials, resolver: Resolver, resources: dict, vpc: str, world: World
+) -> None:
+    """Every AWS::EC2::SecurityGroup, by name only: moto enforces none of their rules."""
+    ec2 = client("ec2", endpoint, admin)
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::EC2::SecurityGroup":
+            continue
+        description = resolver.resolve(resource["Properties"]["GroupDescription"], logical)
+        found = ec2.create_security_group(GroupName=logical, Description=description, VpcId=vpc)
+        world.refs[logical] = found["GroupId"]
+
+
+def register_task_definition(endpoint: str, admin: Credentials, definition: dict) -> str:
+    """A resolved AWS::ECS::TaskDefinition registered on moto (what RunTask needs); its ARN."""
+    ecs = client("ecs", endpoint, admin)
+    registered = ecs.register_task_definition(
+        family=definition["Family"],
+        taskRoleArn=definition["TaskRoleArn"],
+        executionRoleArn=definition["ExecutionRoleArn"],
+        networkMode=definition["NetworkMode"],
+        requiresCompatibilities=definition["RequiresCompatibilities"],
+        cpu=str(definition["Cpu"]),
+        memory=str(definition["Memory"]),
+        containerDefinitions=[
+            {"name": c["Name"], "image": c["Image"], "essential": c.get("Essential", True)}
+            for c in definition["ContainerDefinitions"]
+        ],
+    )
+    return registered["taskDefinition"]["taskDefinitionArn"]
 
 
 def create_roles(
@@ -202,14 +247,48 @@ def _ecs_agent_may_assume(trust: dict) -> dict:
     return trust
 
 
-def create_database_secret(endpoint: str, admin: Credentials, username: str) -> tuple[str, str]:
-    """The RDS-managed master secret (rds!db-<id>, JSON username/password): its ARN, password."""
-    password = random.token_urlsafe(24)
-    created = client("secretsmanager", endpoint, admin).create_secret(
-        Name=f"rds!db-{uuid.uuid4()}",
-        SecretString=json.dumps({"username": username, "password": password}),
+def create_generated_secrets(
+    endpoint: str, admin: Credentials, resolver: Resolver, resources: dict, world: World
+) -> dict[str, str]:
+    """Every AWS::SecretsManager::Secret with GenerateSecretString, generated as CloudFormation
+    does (its template JSON plus the generated key); logical id -> ARN, also the Ref."""
+    sm = client("secretsmanager", endpoint, admin)
+    created = {}
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        properties = resolver.resolve(resource["Properties"], logical)
+        generate = properties["GenerateSecretString"]
+        value = json.loads(generate.get("SecretStringTemplate", "{}"))
+        value[generate["GenerateStringKey"]] = _generated_password(generate)
+        arn = sm.create_secret(
+            Name=properties.get("Name", f"{logical}-{uuid.uuid4().hex[:12]}"),
+            SecretString=json.dumps(value),
+        )["ARN"]
+        world.refs[logical] = created[logical] = arn
+    return created
+
+
+def _generated_password(generate: dict) -> str:
+    length = int(generate.get("PasswordLength", 32))
+    alphabet = string.ascii_letters + string.digits
+    if not generate.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    return "".join(random.choice(alphabet) for _ in range(length))
+
+
+DYNAMIC_SECRET = re.compile(
+    r"\{\{resolve:secretsmanager:(arn:[^:]+:secretsmanager:[^:]+:\d+:secret:[^:]+)"
+    r":SecretString:([^:}]+)\}\}"
+)
+
+
+def resolve_dynamic_references(sm: Any, text: str) -> str:
+    """CloudFormation's `{{resolve:secretsmanager:ARN:SecretString:key}}`, as it resolves them
+    when it creates a resource (the value never appears in the template)."""
+    return DYNAMIC_SECRET.sub(
+        lambda m: resolve_secret(sm, None, f"{m.group(1)}:{m.group(2)}::"), text
     )
-    return created["ARN"], password
 
 
 def create_log_groups(

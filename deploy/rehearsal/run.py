@@ -22,17 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy import airflow_secrets, orchestrate, profiles, templates
+from deploy import airflow_secrets, orchestrate, templates
 from deploy import inputs as inputs_mod
 from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
 from deploy.containers.compose import Images
 from deploy.containers.engine import Engine, progress
-from deploy.rehearsal import aws
+from deploy.rehearsal import VARIANTS, aws
 from deploy.rehearsal.agent import Rehearsal, Task, TaskFailed, TaskRunner, inspect, last_lines
+from deploy.rehearsal.ecs_agent import EcsAgent
 from deploy.rehearsal.intrinsics import Resolver, World
 
 MOTO_PORT = 5000
+MOTO_SERVER = Path(__file__).with_name("moto_server.py")  # moto with ECS as the executor needs
+MOTO_SERVER_IN_CONTAINER = "/opt/airflow/rehearsal_moto_server.py"
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - inside a container, on the rehearsal's own network
 AWS_ALIAS = "aws"  # the stand-in address of every AWS endpoint
 SNOWFLAKE_ACCOUNT = "rehearsal-account"
@@ -41,7 +44,8 @@ TLS_DIR = "/opt/airflow/.local/tls"  # the dev image's local.settings TLS folder
 CA_BUNDLE = f"{TLS_DIR}/ca.pem"
 ALLOWED_CIDR = "203.0.113.7/32"
 EXTERNAL_ID = "rehearsal-external-id"
-ADMIN_PASSWORDS = "/opt/airflow/simple_auth_manager_passwords.json.generated"
+CERTIFICATE_ARN = f"arn:aws:acm:{aws.REGION}:{aws.ACCOUNT}:certificate/rehearsal"
+LOAD_BALANCER_DNS = f"rehearsal-alb-1234567890.{aws.REGION}.elb.amazonaws.com"
 PIPELINE_TIMEOUT = 1200
 # The only settings a container gets that the task definition does not give it.
 REHEARSAL_ONLY_ENV = {
@@ -81,21 +85,19 @@ class ProfileRehearsal:
         engine: Engine,
         images: Images,
         postgres_image: str,
-        profile: str,
+        variant: str,
         work_dir: Path,
         soak_seconds: float,
         say: Callable[[str], None] = print,
     ):
         self.engine, self.images, self.postgres_image = engine, images, postgres_image
-        self.profile, self.work_dir, self.soak_seconds, self.say = (
-            profile,
-            work_dir,
-            soak_seconds,
-            say,
-        )
-        self.project = f"rehearsal-{profile}-{uuid.uuid4().hex[:6]}"
-        self.environment_name = f"rh-{profile}"
-        self.result = ProfileResult(profile)
+        self.variant = variant
+        self.profile, self.executor = VARIANTS[variant]
+        self.work_dir, self.soak_seconds, self.say = work_dir, soak_seconds, say
+        self.project = f"rehearsal-{variant}-{uuid.uuid4().hex[:6]}"
+        self.environment_name = f"rh-{variant}"
+        self.result = ProfileResult(variant)
+        self.ecs_agent: EcsAgent | None = None
         self.containers: list[str] = []
         self.runners: list[TaskRunner] = []
         self.tls_volume = f"{self.project}-tls"
@@ -103,7 +105,7 @@ class ProfileRehearsal:
     # --- the table -------------------------------------------------------------------------
     @contextmanager
     def check(self, name: str) -> Iterator[Note]:
-        self.say(f"--> [{self.profile}] {name}")
+        self.say(f"--> [{self.variant}] {name}")
         note, started = Note(), time.monotonic()
         try:
             yield note
@@ -116,7 +118,7 @@ class ProfileRehearsal:
         try:
             self._steps()
         except Exception as error:  # noqa: BLE001 - reported in the table, the profile ends
-            self.say(f"!! [{self.profile}] {error}")
+            self.say(f"!! [{self.variant}] {error}")
         finally:
             self._clean_up()
         return self.result
@@ -131,7 +133,10 @@ class ProfileRehearsal:
             note.text = f"{airflow_secrets.core_secret_name(self.environment_name)}, SSM conn"
         with self.check("stack resources on moto (roles, log groups, RDS secret, bucket)") as note:
             self._stack_resources()
-            note.text = f"{len(self.roles)} roles, {len(self.log_groups)} log groups"
+            note.text = (
+                f"{len(self.roles)} roles, {len(self.log_groups)} log groups, "
+                f"{len(self.secrets)} generated secrets"
+            )
         with self.check("stand-ins: Postgres (RDS), fakesnow (Snowflake), landed samples"):
             self._stand_ins()
         with self.check("migration task exits 0, once") as note:
@@ -140,6 +145,9 @@ class ProfileRehearsal:
             note.text = self._start_services()
         with self.check("pipeline triggered through the api-server") as note:
             note.text = self._pipeline()
+        if self.ecs_agent:
+            with self.check("ECS executor: each Airflow task ran as a worker task") as note:
+                note.text = self._worker_tasks()
         with self.check("figures read back from Snowflake") as note:
             note.text = self._figures()
         with self.check("task and component logs in CloudWatch (moto)") as note:
@@ -155,13 +163,15 @@ class ProfileRehearsal:
         self.network_created = True
         moto = self._container("aws")
         engine.docker(
-            "run", "--detach", "--name", moto, "--network", self.project,
+            "create", "--name", moto, "--network", self.project,
             "--network-alias", AWS_ALIAS, "--publish", f"127.0.0.1::{MOTO_PORT}",
             "--env", f"INITIAL_NO_AUTH_ACTION_COUNT={aws.BOOTSTRAP_CALLS}",
             "--env", "MOTO_IAM_LOAD_MANAGED_POLICIES=true",
             "--entrypoint", "python", self.images.dev,
-            "-m", "moto.server", "-H", ANY_ADDRESS, "-p", str(MOTO_PORT),
+            MOTO_SERVER_IN_CONTAINER, "-H", ANY_ADDRESS, "-p", str(MOTO_PORT),
         )  # fmt: skip
+        engine.docker("cp", str(MOTO_SERVER), f"{moto}:{MOTO_SERVER_IN_CONTAINER}")
+        engine.docker("start", moto)
         # Ready once it listens inside (the published port accepts before that): never an API
         # call, which would spend one of the unsigned ones.
         probe = f"import socket; socket.create_connection(('localhost', {MOTO_PORT}), 2)"
@@ -203,41 +213,54 @@ class ProfileRehearsal:
             templates.load("storage"), orchestrate.storage_parameters(self.inputs, trust)
         )
         self.storage_outputs, exports = aws.create_storage_stack(endpoint, admin, storage, env_name)
-        exports.update(_network_exports(self.inputs))
-        self.airflow = templates.Rendered(
-            templates.load("airflow"),
-            orchestrate.airflow_parameters(
-                self.inputs, self.core_secret_arn, self.image_uri, 1, ""
-            ),
+        exports.update(aws.create_network(endpoint, admin, env_name))
+        # prod as `make deploy` wants it: HTTPS on the load balancer (not rehearsed itself)
+        certificate = CERTIFICATE_ARN if self.profile == "prod" else ""
+        parameters = orchestrate.airflow_parameters(
+            self.inputs, self.core_secret_arn, self.image_uri, 1, certificate
         )
+        parameters["Executor"] = self.executor
+        self.airflow = templates.Rendered(templates.load("airflow"), parameters)
         self.world = World(aws.pseudo_parameters(f"{env_name}-airflow"), exports=exports)
         self.resolver = Resolver(self.airflow, self.world)
         resources = self.airflow.resources
+        self.secrets = aws.create_generated_secrets(
+            endpoint, admin, self.resolver, resources, self.world
+        )
+        sm = aws.client("secretsmanager", endpoint, admin)
         database = resources["Database"]["Properties"]
         identifier = self.resolver.resolve(database["DBInstanceIdentifier"])
         self.db_host = f"{identifier}.rehearsal.{aws.REGION}.rds.amazonaws.com"
-        self.db_user = self.resolver.resolve(database["MasterUsername"])
-        self.db_name = self.resolver.resolve(database["DBName"])
-        secret_arn, self.db_password = aws.create_database_secret(endpoint, admin, self.db_user)
+        self.db_user, self.db_password, self.db_name = (
+            aws.resolve_dynamic_references(sm, self.resolver.resolve(database[key]))
+            for key in ("MasterUsername", "MasterUserPassword", "DBName")
+        )
         self.world.attributes.update(
             {
                 "Database.Endpoint.Address": self.db_host,
                 "Database.Endpoint.Port": "5432",
-                "Database.MasterUserSecret.SecretArn": secret_arn,
+                "LoadBalancer.DNSName": LOAD_BALANCER_DNS,
             }
         )
         self.log_groups = aws.create_log_groups(
             endpoint, admin, self.resolver, resources, self.world
         )
         self.roles = aws.create_roles(endpoint, admin, self.resolver, resources, self.world)
+        aws.create_security_groups(
+            endpoint, admin, resources, exports[f"{env_name}-VpcId"], self.world
+        )
         for logical, resource in resources.items():
-            if resource["Type"] == "AWS::EC2::SecurityGroup":
-                self.world.refs[logical] = f"sg-{logical.lower()}"
             if resource["Type"] == "AWS::ECS::TaskDefinition":
                 family = self.resolver.resolve(resource["Properties"]["Family"], logical)
                 self.world.refs[logical] = (
                     f"arn:aws:ecs:{aws.REGION}:{aws.ACCOUNT}:task-definition/{family}:1"
                 )
+        if "WorkerTaskDefinition" in resources:
+            # the executor's RunTask names it: registered as the stack would register it
+            worker = self._task("WorkerTaskDefinition")
+            arn = aws.register_task_definition(endpoint, admin, worker.definition)
+            if arn != self.world.refs["WorkerTaskDefinition"]:
+                raise TaskFailed(f"moto registered {arn}, the template refers to another ARN")
 
     def _stand_ins(self) -> None:
         engine, net = self.engine, self.project
@@ -398,6 +421,12 @@ class ProfileRehearsal:
             if ports:
                 self.api_runner, self.api_port = runner, ports[0]
             started.append(runner)
+        if "WorkerTaskDefinition" in self.airflow.resources:
+            cluster = self.resolver.resolve(
+                {"Fn::ImportValue": {"Fn::Sub": "${EnvironmentName}-ClusterName"}}
+            )
+            self.ecs_agent = EcsAgent(rehearsal, cluster, self._task("WorkerTaskDefinition"))
+            self.ecs_agent.start()
         timings = []
         for runner in started:
             for container in runner.task.containers:
@@ -436,13 +465,10 @@ class ProfileRehearsal:
         from local import pipeline
         from local.airflow_api import AirflowAPI
 
-        api_container = self.api_runner.container("api-server").name
-        passwords = json.loads(
-            self.engine.docker("exec", api_container, "cat", ADMIN_PASSWORDS).stdout
-        )
-        user, password = next(iter(passwords.items()))
+        admin = self._admin_secret()
         base = f"http://{_published(self.engine, self.api_runner.task.pause, self.api_port)}"
-        api = AirflowAPI.signed_in(base, user, password)
+        # as a user signs in: the admin the migration created, from the stack's AdminSecret
+        api = AirflowAPI.signed_in(base, admin["username"], admin["password"])
         for dag_id in (pipeline.RAW, pipeline.ANALYTICS):
             self._wait(lambda dag_id=dag_id: api.dag(dag_id) is not None, 300, f"{dag_id} parsed")
             api.unpause(dag_id)
@@ -453,7 +479,30 @@ class ProfileRehearsal:
             tasks = ", ".join(t for o in failed for t in o.failed_tasks)
             raise TaskFailed(f"pipeline runs {self.result.figures['runs']}; failed tasks: {tasks}")
         self.raw_run_id = outcomes[0].run_id
+        self.task_instances = sum(len(o.tasks) for o in outcomes)
         return ", ".join(f"{o.dag_id} {o.state} in {o.seconds:.0f} s" for o in outcomes)
+
+    def _worker_tasks(self) -> str:
+        agent = self.ecs_agent
+        agent.wait_idle()
+        if agent.errors:
+            raise TaskFailed(f"ECS agent: {agent.errors[0]}")
+        codes = [run.exit_code for run in agent.runs.values()]
+        failed = [c for c in codes if c != 0]
+        if failed or len(codes) != self.task_instances:
+            raise TaskFailed(
+                f"{len(codes)} worker tasks for {self.task_instances} task instances, "
+                f"exit codes {sorted(set(map(str, codes)))}"
+            )
+        limits = self._task("WorkerTaskDefinition").definition
+        return (
+            f"{len(codes)} worker tasks ({int(limits['Cpu']) / 1024:g} vCPU / "
+            f"{limits['Memory']} MiB, worker role, no database secrets), all exited 0"
+        )
+
+    def _admin_secret(self) -> dict[str, str]:
+        sm = aws.client("secretsmanager", self.host_endpoint, self.admin)
+        return json.loads(sm.get_secret_value(SecretId=self.secrets["AdminSecret"])["SecretString"])
 
     def _figures(self) -> str:
         from local import samples
@@ -489,13 +538,34 @@ class ProfileRehearsal:
         component_streams = {s["logStreamName"] for s in streams(component_group)}
         missing = [
             c.short
-            for r in self.runners
+            for r in self.runners + (self.ecs_agent.runners if self.ecs_agent else [])
             for c in r.task.containers
             if not any(f"/{c.short}/{r.task_id}" in s for s in component_streams)
         ]
         if missing:
             raise TaskFailed(f"no log stream in {component_group} for {missing}")
-        return f"{len(task_streams)} task streams, {len(component_streams)} component streams"
+        self._no_secret_in(logs, {task_group: task_streams, component_group: component_streams})
+        return (
+            f"{len(task_streams)} task streams, {len(component_streams)} component streams, "
+            "no secret value in them"
+        )
+
+    def _no_secret_in(self, logs, groups: dict[str, Any]) -> None:
+        """No password or key the containers were given appears in any log event."""
+        sm = aws.client("secretsmanager", self.host_endpoint, self.admin)
+        values = {}
+        for arn in [*self.secrets.values(), self.core_secret_arn]:
+            secret = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+            values.update({f"{arn}:{k}": v for k, v in secret.items() if k != "username"})
+        for group, streams in groups.items():
+            for stream in streams:
+                pages = logs.get_paginator("filter_log_events").paginate(
+                    logGroupName=group, logStreamNames=[stream]
+                )
+                for event in (e for page in pages for e in page["events"]):
+                    leaked = [k for k, v in values.items() if v in event["message"]]
+                    if leaked:
+                        raise TaskFailed(f"{group}/{stream}: a log line holds {leaked[0]}")
 
     # --- soak and stop ----------------------------------------------------------------------------
     def _services_running(self) -> list[TaskRunner]:
@@ -554,7 +624,9 @@ class ProfileRehearsal:
             time.sleep(1)
 
     def _clean_up(self) -> None:
-        for runner in self.runners:
+        if self.ecs_agent:
+            self.ecs_agent.stop()
+        for runner in self.runners + (self.ecs_agent.runners if self.ecs_agent else []):
             runner.remove()
         if self.containers:
             self.engine.docker("rm", "--force", "--volumes", *self.containers, check=False)
@@ -562,19 +634,6 @@ class ProfileRehearsal:
         self.engine.docker("network", "rm", self.project, check=False)
         if hasattr(self, "image_uri"):
             self.engine.docker("rmi", self.image_uri, check=False)
-
-
-def _network_exports(inputs) -> dict[str, str]:
-    """The network stack's exports: names only, nothing in the rehearsal routes by them."""
-    name = inputs.environment_name
-    return {
-        f"{name}-VpcId": "vpc-0rehearsal",
-        f"{name}-VpcCidr": "10.0.0.0/16",
-        f"{name}-PublicSubnetIds": "subnet-0public1,subnet-0public2",
-        f"{name}-PrivateSubnetIds": "subnet-0private1,subnet-0private2",
-        f"{name}-ClusterName": name,
-        f"{name}-ClusterArn": f"arn:aws:ecs:{aws.REGION}:{aws.ACCOUNT}:cluster/{name}",
-    }
 
 
 def _private_key_pem() -> str:
@@ -633,9 +692,10 @@ def print_table(result: ProfileResult, say: Callable[[str], None] = print) -> No
 
 
 def profiles_to_rehearse(chosen: list[str] | None) -> list[str]:
-    names = chosen or ["prod", "dev"]
-    for name in names:
-        profiles.overrides(name, "airflow")  # KeyError names the choices
+    names = chosen or list(VARIANTS)
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise KeyError(f"unknown rehearsal {unknown}; choose from {list(VARIANTS)}")
     return names
 
 

@@ -9,11 +9,12 @@ from deploy.templates import environment as env
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 COMMANDS = {
-    "api-server": ["api-server", "--port", "8080"],
+    # prod sits behind the load balancer: X-Forwarded-Proto makes the sign-in cookie Secure
+    ("api-server", "prod"): ["api-server", "--port", "8080", "--proxy-headers"],
+    ("api-server", "dev"): ["api-server", "--port", "8080"],
     "scheduler": ["scheduler"],
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer"],
-    "db-migrate": ["db", "migrate"],
 }
 SHARED_SECRETS = {
     "AIRFLOW__CORE__FERNET_KEY": "fernet_key",
@@ -27,10 +28,10 @@ def profile(request):
     return request.param
 
 
-@pytest.mark.parametrize("name", [*COMPONENTS, "db-migrate"])
+@pytest.mark.parametrize("name", COMPONENTS)
 def test_command_and_image(render, profile, name):
     (container,) = containers(render("airflow", profile))[name]
-    assert container["Command"] == COMMANDS[name]
+    assert container["Command"] == COMMANDS.get((name, profile), COMMANDS.get(name))
     assert (
         container["Image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow/airflow:1a2b3c"
     )
@@ -148,7 +149,7 @@ def test_shared_secrets_come_from_the_same_secret(render, profile, name):
     found = secrets(container)
     for variable, key in SHARED_SECRETS.items():
         assert found[variable] == {"Fn::Sub": "${AirflowCoreSecretArn}:" + key + "::"}
-    assert found["DB_PASSWORD"] == {"Fn::Sub": "${Database.MasterUserSecret.SecretArn}:password::"}
+    assert found["DB_PASSWORD"] == {"Fn::Sub": "${DatabaseSecret}:password::"}
 
 
 def test_no_secret_in_environment(render, profile):

@@ -9,14 +9,34 @@ def database(rendered):
     return rendered.resources["Database"]["Properties"]
 
 
-def test_postgres_17_encrypted_private_with_managed_password(render):
+def test_postgres_17_encrypted_private(render):
     props = database(render("airflow", "prod"))
     assert props["Engine"] == "postgres"
     assert re.fullmatch(r"17\.\d+", props["EngineVersion"])
     assert props["StorageEncrypted"] is True
     assert props["PubliclyAccessible"] is False
-    assert props["ManageMasterUserPassword"] is True
-    assert "MasterUserPassword" not in props
+
+
+def test_master_credentials_come_from_a_stack_secret_that_never_rotates_on_a_timer(render):
+    """Components read DB_USER/DB_PASSWORD once at start: RDS's managed secret rotates every 7
+    days and would lock every running task out. The stack's own secret has no rotation."""
+    rendered = render("airflow", "prod")
+    props = database(rendered)
+    assert "ManageMasterUserPassword" not in props
+    for prop, key in (("MasterUsername", "username"), ("MasterUserPassword", "password")):
+        assert props[prop] == {
+            "Fn::Sub": "{{resolve:secretsmanager:${DatabaseSecret}:SecretString:" + key + "}}"
+        }
+    secret = rendered.resources["DatabaseSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "password"
+    assert generated["PasswordLength"] >= 32
+    assert not [
+        r for r in rendered.resources.values() if r["Type"].startswith("AWS::SecretsManager::Rot")
+    ]
+    outputs = rendered.template["Outputs"]
+    assert outputs["DatabaseSecretArn"]["Value"] == {"Ref": "DatabaseSecret"}
 
 
 def test_prod_keeps_deletion_protection_and_a_week_of_backups(render):

@@ -25,6 +25,8 @@ def test_local_executor_is_the_default_and_has_no_worker(render):
 
 def test_every_component_names_the_ecs_executor(ecs):
     for name, found in containers(ecs).items():
+        if name == "airflow-worker":
+            continue  # runs one task through the execution API; no executor of its own
         for container in found:
             assert env(container)["AIRFLOW__CORE__EXECUTOR"] == {
                 "Fn::FindInMap": ["Executors", "AwsEcsExecutor", "Classpath"]
@@ -52,13 +54,43 @@ def test_scheduler_config_points_at_the_worker_task(ecs):
     assert worker["Family"] == {"Fn::Sub": "${EnvironmentName}-airflow-worker"}
 
 
-def test_worker_uses_the_task_role_and_the_shared_secrets(ecs):
+def test_worker_talks_to_the_execution_api_only(ecs):
+    """An Airflow 3 worker needs the execution API, not the metadata database: no database
+    credentials, no Fernet key, no JWT signing secret, and no database check at start."""
     worker = ecs.resources["WorkerTaskDefinition"]["Properties"]
-    assert worker["TaskRoleArn"] == {"Fn::GetAtt": ["TaskRole", "Arn"]}
-    (scheduler,) = containers(ecs)["scheduler"]
     (container,) = worker["ContainerDefinitions"]
-    assert container["Secrets"] == scheduler["Secrets"]
+    assert "Secrets" not in container
+    config = env(container)
+    assert config["CONNECTION_CHECK_MAX_COUNT"] == "0"  # the entrypoint would run `db check`
+    assert config["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == {
+        "Fn::Sub": "http://api-server.${EnvironmentName}.airflow.internal:8080/execution/"
+    }
+    assert not [v for v in config if v.startswith(("DB_", "AIRFLOW__DATABASE__"))]
     assert "Command" not in container  # the executor sets it for each Airflow task
+
+
+def test_worker_has_a_role_of_its_own_without_the_schedulers_powers(ecs):
+    worker = ecs.resources["WorkerTaskDefinition"]["Properties"]
+    assert worker["TaskRoleArn"] == {"Fn::GetAtt": ["WorkerTaskRole", "Arn"]}
+    (policy,) = ecs.resources["WorkerTaskRole"]["Properties"]["Policies"]
+    actions = set()
+    for statement in policy["PolicyDocument"]["Statement"]:
+        found = statement["Action"]
+        actions |= {found} if isinstance(found, str) else set(found)
+    assert not [a for a in actions if a.startswith(("ecs:", "iam:", "secretsmanager:"))]
+    assert {"ssm:GetParameter", "logs:PutLogEvents", "logs:DescribeLogGroups"} <= actions
+
+
+def test_worker_reads_the_s3_dag_bundle_only_with_that_delivery(render):
+    def worker_statements(**parameters):
+        rendered = render("airflow", "prod", Executor="AwsEcsExecutor", **parameters)
+        (policy,) = rendered.resources["WorkerTaskRole"]["Properties"]["Policies"]
+        return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+    assert "DagBundle" not in worker_statements()
+    bundle = worker_statements(DagDelivery="s3-bundle")["DagBundle"]
+    assert set(bundle["Action"]) == {"s3:GetObject", "s3:ListBucket"}
+    assert bundle["Resource"][1]["Fn::Sub"][0] == "${BucketArn}/${DagBundlePrefix}*"
 
 
 def test_task_role_may_run_watch_and_pass_roles_only_with_the_ecs_executor(render, ecs):
@@ -72,8 +104,12 @@ def test_task_role_may_run_watch_and_pass_roles_only_with_the_ecs_executor(rende
     assert found["EcsExecutorPassesRoles"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
     }
-    role_name = ecs.resources["TaskRole"]["Properties"]["RoleName"]["Fn::Sub"]
-    assert any(role_name in str(r) for r in found["EcsExecutorPassesRoles"]["Resource"])
+    # the roles of the worker task definition it starts, not the components' own task role
+    role_name = ecs.resources["WorkerTaskRole"]["Properties"]["RoleName"]["Fn::Sub"]
+    passed = [str(r) for r in found["EcsExecutorPassesRoles"]["Resource"]]
+    assert any(role_name in r for r in passed)
+    own = ecs.resources["TaskRole"]["Properties"]["RoleName"]["Fn::Sub"]
+    assert not any(own in r for r in passed)
     assert not [
         sid for sid in statements(render("airflow", "prod")) if sid.startswith("EcsExecutor")
     ]

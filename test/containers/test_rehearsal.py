@@ -1,4 +1,5 @@
-"""`make rehearse` inside `make test`: both profiles' task definitions run as ECS would run them.
+"""`make rehearse` inside `make test`: every profile's task definitions (and the ECS executor's
+worker task definition) run as ECS would run them.
 
 The same code as `python -m deploy rehearse` on the tier's engine and images, with a shorter
 soak (`make rehearse` soaks 300 s). Figures are compared with the independent computation.
@@ -15,7 +16,7 @@ from test.e2e.expected import delays_by_origin_quarter, delays_from_report, sour
 SOAK_SECONDS = 60
 
 
-@pytest.fixture(scope="module", params=["prod", "dev"])
+@pytest.fixture(scope="module", params=list(run.VARIANTS))
 def rehearsal(request, engine, images, bases, tmp_path_factory) -> run.ProfileResult:
     work = tmp_path_factory.mktemp(f"rehearsal-{request.param}")
     profile = run.ProfileRehearsal(
