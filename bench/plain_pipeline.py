@@ -2,7 +2,7 @@
 
 The statements are the pipeline's own: `load_source` for every configured source (what each
 `load_*` task runs), then every task of snowflake_analytics in dependency order, with the SQL
-the DAG itself declares (the build files of airflow/dags/sql/, the check operators' queries).
+the DAG itself declares (the rendered build SQL of airflow/dags/sql/, the check operators' queries).
 """
 
 from __future__ import annotations
@@ -13,17 +13,14 @@ import tempfile
 from contextlib import closing
 from functools import cache
 
-from local.settings import REPO
-
-DAGS = REPO / "airflow" / "dags"
-RAW_TABLES = ("flights", "weather", "airports", "airlines", "planes")
+from snowflake_pipeline.config import DAGS_DIR
 
 
 @cache
 def raw_config():
-    from snowflake_pipeline.config import load_config, sources_file
+    from snowflake_pipeline.config import load_config
 
-    return load_config(sources_file(DAGS / "config" / "sources.yml"))
+    return load_config()
 
 
 @cache
@@ -33,18 +30,12 @@ def analytics_statements() -> tuple[tuple[str, str], ...]:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-home-"))
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     spec = importlib.util.spec_from_file_location(
-        "bench_analytics_dag", DAGS / "snowflake_analytics.py"
+        "bench_analytics_dag", DAGS_DIR / "snowflake_analytics.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     dag = _dag_of(module, "snowflake_analytics")
-    statements = []
-    for task in dag.topological_sort():
-        sql = task.sql
-        if sql.endswith(".sql"):  # a template file of template_searchpath (no Jinja in them)
-            sql = (DAGS / "sql" / sql).read_text()
-        statements.append((task.task_id, sql))
-    return tuple(statements)
+    return tuple((task.task_id, task.sql) for task in dag.topological_sort())
 
 
 def _dag_of(module, dag_id: str):
@@ -60,8 +51,8 @@ def _dag_of(module, dag_id: str):
 def reset_raw_tables(conn) -> None:
     """Drop the raw tables so that the next load loads every file again (load history goes too)."""
     with closing(conn.cursor()) as cur:
-        for table in RAW_TABLES:
-            cur.execute(f"DROP TABLE IF EXISTS {raw_config().raw_schema}.{table}")
+        for source in raw_config().sources:
+            cur.execute(f"DROP TABLE IF EXISTS {raw_config().table_of(source)}")
 
 
 def run(conn, run_id: str) -> int:

@@ -94,6 +94,11 @@ class AirflowAPI:
         runs = self._call("GET", f"/dags/{dag_id}/dagRuns?order_by=-run_after&limit={limit}")
         return runs["dag_runs"]
 
+    def asset_events_of_run(self, dag_id: str, run_id: str) -> list[dict]:
+        """The Asset events a DAG run emitted (its tasks' outlets)."""
+        query = f"source_dag_id={quote(dag_id)}&source_run_id={quote(run_id, safe='')}&limit=100"
+        return self._call("GET", f"/assets/events?{query}")["asset_events"]
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         """Every task instance of the run (the API pages them, 100 at most per page)."""
         found: list[dict] = []

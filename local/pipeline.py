@@ -1,8 +1,10 @@
-"""Trigger snowflake_raw and follow it, then the Asset-triggered snowflake_analytics run."""
+"""Trigger snowflake_raw and follow it, then the snowflake_analytics run its Asset events queued
+(none when the raw run loaded nothing new)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,13 +27,31 @@ class RunOutcome:
         return sorted(t for t, s in self.tasks.items() if s in ("failed", "upstream_failed"))
 
 
-def follow(api: AirflowAPI, dag_id: str, run_id: str, timeout: float, echo=print) -> RunOutcome:
-    """Poll a run until it finishes, printing a line whenever the set of running tasks changes."""
+def _no_check() -> None:
+    pass
+
+
+def follow(
+    api: AirflowAPI,
+    dag_id: str,
+    run_id: str,
+    timeout: float,
+    echo=print,
+    ensure_running: Callable[[], None] = _no_check,
+) -> RunOutcome:
+    """Poll a run until it finishes, printing a line whenever the set of running tasks changes.
+
+    `ensure_running` raises when a stack process has died: a run would then wait for ever."""
     start = time.monotonic()
     last = None
     while True:
-        run = api.dag_run(dag_id, run_id)
-        tasks = {t["task_id"]: t["state"] or "none" for t in api.task_instances(dag_id, run_id)}
+        ensure_running()
+        try:
+            run = api.dag_run(dag_id, run_id)
+            tasks = {t["task_id"]: t["state"] or "none" for t in api.task_instances(dag_id, run_id)}
+        except OSError:
+            ensure_running()  # names the dead api-server, if that is why
+            raise
         done = sum(1 for s in tasks.values() if s in ("success", "failed", "skipped"))
         running = sorted(t for t, s in tasks.items() if s in ("running", "queued", "scheduled"))
         line = f"  {dag_id}: {done}/{len(tasks)} tasks done; running: {', '.join(running) or '-'}"
@@ -50,16 +70,21 @@ def trigger_raw(api: AirflowAPI, note: str | None = None) -> str:
 
 
 def wait_for_analytics_after(
-    api: AirflowAPI, raw_run: dict, timeout: float, echo=print
+    api: AirflowAPI,
+    raw_run: dict,
+    timeout: float,
+    echo=print,
+    ensure_running: Callable[[], None] = _no_check,
 ) -> RunOutcome:
     """Find the analytics run that the raw run's Asset events queued, then follow it."""
     raw_started = _parse(raw_run["start_date"])
     start = time.monotonic()
     echo("  waiting for snowflake_analytics (scheduled on the raw tables' Assets)")
     while time.monotonic() - start < timeout:
+        ensure_running()
         for run in api.dag_runs(ANALYTICS, limit=5):
             if run["run_type"] == "asset_triggered" and _parse(run["run_after"]) >= raw_started:
-                return follow(api, ANALYTICS, run["dag_run_id"], timeout, echo)
+                return follow(api, ANALYTICS, run["dag_run_id"], timeout, echo, ensure_running)
         time.sleep(1)
     raise TimeoutError(f"no {ANALYTICS} run started within {timeout:.0f} s of the raw run")
 
@@ -68,12 +93,20 @@ def _parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-def run_pipeline(api: AirflowAPI, timeout: float = 900, echo=print) -> list[RunOutcome]:
+def run_pipeline(
+    api: AirflowAPI,
+    timeout: float = 900,
+    echo=print,
+    ensure_running: Callable[[], None] = _no_check,
+) -> list[RunOutcome]:
+    """The raw run and, if it published new rows, the analytics run it queued."""
     run_id = trigger_raw(api, note="make run")
     echo(f"  triggered {RAW} ({run_id})")
-    raw = follow(api, RAW, run_id, timeout, echo)
+    raw = follow(api, RAW, run_id, timeout, echo, ensure_running)
     if raw.state != "success":
         return [raw]
+    if not api.asset_events_of_run(RAW, run_id):
+        echo(f"  no new rows in any raw table: {ANALYTICS} not queued")
+        return [raw]
     raw_run = api.dag_run(RAW, run_id)
-    analytics = wait_for_analytics_after(api, raw_run, timeout, echo)
-    return [raw, analytics]
+    return [raw, wait_for_analytics_after(api, raw_run, timeout, echo, ensure_running)]

@@ -1,69 +1,127 @@
-"""What a finished `make run` prints: row counts, checks, the delay report, the UI, timings."""
+"""What a finished `make run` prints: the load audit and row counts of every configured source and
+table, the checks, the delay report, the UI, timings. Tables come from the DAGs' own config."""
 
 from __future__ import annotations
 
 from contextlib import closing
+from dataclasses import dataclass
 
 from local.pipeline import RunOutcome
+from snowflake_pipeline.analytics import AnalyticsLayer, load_analytics
+from snowflake_pipeline.config import PipelineConfig, load_config
 
-RAW_TABLES = ("flights", "weather", "airports", "airlines", "planes")
-ANALYTICS_TABLES = ("flights", "dim_date", "flights_enriched", "delays_by_origin_quarter")
-REPORT_SQL = """
-SELECT origin, year, quarter, avg_dep_delay_minutes, flights
-FROM analytics.nycflights.delays_by_origin_quarter
-ORDER BY origin, year, quarter
-"""
+DELAYS_TABLE = "delays_by_origin_quarter"  # the analytics table the report shows
 
 
-def table_counts(conn) -> dict[str, int | None]:
+@dataclass(frozen=True)
+class Layers:
+    raw: PipelineConfig
+    analytics: AnalyticsLayer
+
+    @classmethod
+    def load(cls) -> Layers:
+        config = load_config()
+        return cls(config, load_analytics(config))
+
+    @property
+    def tables(self) -> list[str]:
+        """Every raw and analytics table, fully qualified: raw in config order, then analytics
+        in build order."""
+        raw = [self.raw.table_of(source) for source in self.raw.sources]
+        return raw + [table.table for table in self.analytics.tables.values()]
+
+
+def table_counts(conn, layers: Layers | None = None) -> dict[str, int | None]:
+    layers = layers or Layers.load()
     counts: dict[str, int | None] = {}
     with closing(conn.cursor()) as cur:
-        for schema, tables in (("raw", RAW_TABLES), ("analytics", ANALYTICS_TABLES)):
-            for table in tables:
-                name = f"{schema}.nycflights.{table}"  # constants of this module
-                try:
-                    query = f"SELECT COUNT(*) FROM {name}"  # nosec B608
-                    counts[name] = cur.execute(query).fetchone()[0]
-                except Exception:  # noqa: BLE001 - a missing table is reported as such
-                    counts[name] = None
+        for name in layers.tables:
+            try:
+                # names of the validated config
+                counts[name] = cur.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]  # nosec B608
+            except Exception:  # noqa: BLE001 - a missing table is reported as such
+                counts[name] = None
     return counts
 
 
-def delay_report(conn) -> list[tuple]:
+def delay_report(conn, layers: Layers | None = None) -> list[tuple]:
+    table = (layers or Layers.load()).analytics.table_of(DELAYS_TABLE)
+    query = (
+        "SELECT origin, year, quarter, avg_dep_delay_minutes, flights "
+        f"FROM {table} ORDER BY origin, year, quarter"  # nosec B608 - validated name
+    )
     with closing(conn.cursor()) as cur:
-        return [tuple(row) for row in cur.execute(REPORT_SQL).fetchall()]
+        return [tuple(row) for row in cur.execute(query).fetchall()]
 
 
-def audit_of_run(conn, dag_run_id: str) -> list[tuple]:
+def audit_of_run(conn, dag_run_id: str, layers: Layers | None = None) -> list[tuple]:
+    """(source, status, files, rows loaded) of one raw run."""
+    audit_table = (layers or Layers.load()).raw.audit_table
     with closing(conn.cursor()) as cur:
         cur.execute(
-            "SELECT source, status, COUNT(*), SUM(rows_loaded) FROM raw.ops.load_audit "
+            f"SELECT source, status, COUNT(*), SUM(rows_loaded) FROM {audit_table} "  # nosec B608
             "WHERE dag_run_id = %s GROUP BY source, status ORDER BY source, status",
             (dag_run_id,),
         )
         return [tuple(row) for row in cur.fetchall()]
 
 
+def columns(rows: list[tuple], aligns: str) -> list[str]:
+    """Rows as text columns as wide as their widest cell; `aligns` has '<' or '>' per column."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(aligns))]
+    return [
+        "  "
+        + "  ".join(
+            f"{cell!s:{align}{width}}"
+            for cell, align, width in zip(row, aligns, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    ]
+
+
 def print_result(
     conn, outcomes: list[RunOutcome], api_port: int, timings: dict[str, float], echo=print
 ) -> None:
+    layers = Layers.load()
     raw = outcomes[0]
-    echo("\n== Load audit of this run (source, status, files, rows)")
-    for source, status, files, rows in audit_of_run(conn, raw.run_id):
-        echo(f"  {source:<10} {status:<13} {files:>3} file(s) {int(rows or 0):>9,} rows")
+    echo("\n== Load audit of this run")
+    audit = {source: [] for source in (s.name for s in layers.raw.sources)}
+    for source, status, files, rows in audit_of_run(conn, raw.run_id, layers):
+        audit.setdefault(source, []).append((status, files, int(rows or 0)))
+    rows = [("source", "status", "files", "rows")]
+    for source, results in audit.items():
+        for status, files, loaded in results or [("no audit row", "", "")]:
+            rows.append((source, status, files, f"{loaded:,}" if loaded != "" else ""))
+    for line in columns(rows, "<<>>"):
+        echo(line)
     echo("\n== Row counts")
-    for name, count in table_counts(conn).items():
-        echo(f"  {name:<44} {'missing' if count is None else f'{count:>9,}'}")
+    counts = table_counts(conn, layers)
+    for line in columns(
+        [(name, "missing" if n is None else f"{n:,}") for name, n in counts.items()], "<>"
+    ):
+        echo(line)
     if len(outcomes) > 1:
         checks = {t: s for t, s in outcomes[1].tasks.items() if t.startswith("check_")}
         passed = sum(1 for s in checks.values() if s == "success")
         echo(f"\n== Data quality checks: {passed}/{len(checks)} passed")
         for task, state in sorted(checks.items()):
             echo(f"  {'ok  ' if state == 'success' else 'FAIL'} {task}")
-        echo("\n== Average departure delay (minutes) by origin airport and quarter")
-        echo(f"  {'origin':<7}{'year':<6}{'quarter':<9}{'avg delay':>10}{'flights':>9}")
-        for origin, year, quarter, delay, flights in delay_report(conn):
-            echo(f"  {origin:<7}{year:<6}Q{quarter:<8}{float(delay):>10.2f}{flights:>9,}")
+    elif raw.state == "success":
+        echo("\n== No new rows: snowflake_analytics was not rebuilt (its tables are as last built)")
+    if counts[layers.analytics.table_of(DELAYS_TABLE)] is None:
+        return _footer(api_port, timings, echo)
+    echo("\n== Average departure delay (minutes) by origin airport and quarter")
+    report = [("origin", "year", "quarter", "avg delay", "flights")]
+    report += [
+        (origin, year, f"Q{quarter}", f"{float(delay):.2f}", f"{flights:,}")
+        for origin, year, quarter, delay, flights in delay_report(conn, layers)
+    ]
+    for line in columns(report, "<<<>>"):
+        echo(line)
+    _footer(api_port, timings, echo)
+
+
+def _footer(api_port: int, timings: dict[str, float], echo) -> None:
     echo(f"\n== Airflow UI: http://localhost:{api_port}  (local stack: no sign-in, all admins)")
     echo("   `make stop` stops every process `make run` started.")
     echo("\n== Timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))

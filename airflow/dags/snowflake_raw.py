@@ -1,7 +1,8 @@
 """snowflake_raw: load every source of config/sources.yml from the S3 stage into raw tables.
 
-Sources load independently (one task each); each task's raw table is an Asset outlet that
-schedules snowflake_analytics. The config is validated here, at parse time.
+Sources load independently (one task each). Once all have loaded, the raw tables that got new rows
+are published as Asset events, which schedule snowflake_analytics; a run that loaded nothing new
+publishes none. The config is validated here, at parse time.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from airflow.sdk import DAG
 
 from snowflake_pipeline.config import load_config, sources_file
 from snowflake_pipeline.dag_defaults import DEFAULT_ARGS, START_DATE
-from snowflake_pipeline.raw_tasks import load_task
+from snowflake_pipeline.raw_tasks import load_task, publish_task
 
-CONFIG = load_config(sources_file(Path(__file__).parent / "config" / "sources.yml"))
+CONFIG = load_config(sources_file(Path(__file__).parent))
 
 with DAG(
     dag_id="snowflake_raw",
@@ -27,5 +28,4 @@ with DAG(
     tags=["snowflake", "raw"],
     doc_md=__doc__,
 ):
-    for source in CONFIG.sources:
-        load_task(CONFIG, source)
+    publish_task([load_task(CONFIG, source) for source in CONFIG.sources])

@@ -1,9 +1,9 @@
 -- Calendar date dimension: a date spine covering every day from the first to the last flight.
 -- Bounds come from the raw layer so that this builds in parallel with the flights table.
-CREATE OR REPLACE TRANSIENT TABLE analytics.nycflights.dim_date AS
+CREATE OR REPLACE TRANSIENT TABLE {{ this }} AS
 WITH flight_dates AS (
     SELECT DATE_FROM_PARTS(src:year::INTEGER, src:month::INTEGER, src:day::INTEGER) AS flight_date
-    FROM raw.nycflights.flights
+    FROM {{ source('flights') }}
 ),
 bounds AS (
     SELECT MIN(flight_date) AS first_day, MAX(flight_date) AS last_day FROM flight_dates

@@ -1,5 +1,5 @@
 -- Typed flights from the raw VARIANT rows: one row per scheduled flight, with a stable key.
-CREATE OR REPLACE TRANSIENT TABLE analytics.nycflights.flights AS
+CREATE OR REPLACE TRANSIENT TABLE {{ this }} AS
 WITH typed AS (
     SELECT
         DATE_FROM_PARTS(src:year::INTEGER, src:month::INTEGER, src:day::INTEGER) AS flight_date,
@@ -20,7 +20,7 @@ WITH typed AS (
         src:minute::INTEGER AS sched_dep_minute,
         -- time_hour is the scheduled hour in UTC, written as ISO-8601 with a Z suffix.
         TO_TIMESTAMP_NTZ(REPLACE(src:time_hour::VARCHAR, 'Z', '')) AS time_hour_utc
-    FROM raw.nycflights.flights
+    FROM {{ source('flights') }}
 )
 SELECT
     carrier || '-' || flight_number || '-' || origin || '-' || TO_VARCHAR(flight_date)

@@ -1,5 +1,5 @@
 -- Flights with the airline's name, the plane, and the weather at the origin in the scheduled hour.
-CREATE OR REPLACE TRANSIENT TABLE analytics.nycflights.flights_enriched AS
+CREATE OR REPLACE TRANSIENT TABLE {{ this }} AS
 WITH weather AS (
     SELECT
         origin,
@@ -8,7 +8,7 @@ WITH weather AS (
         wind_speed AS wind_speed_mph,
         precip AS precip_in,
         visib AS visibility_mi
-    FROM raw.nycflights.weather
+    FROM {{ source('weather') }}
 )
 SELECT
     f.flight_id,
@@ -31,8 +31,8 @@ SELECT
     w.wind_speed_mph AS origin_wind_speed_mph,
     w.precip_in AS origin_precip_in,
     w.visibility_mi AS origin_visibility_mi
-FROM analytics.nycflights.flights AS f
-LEFT JOIN raw.nycflights.airlines AS al ON al.carrier = f.carrier
-LEFT JOIN raw.nycflights.airports AS ap ON ap.faa = f.origin
-LEFT JOIN raw.nycflights.planes AS p ON p.tailnum = f.tailnum
+FROM {{ ref('flights') }} AS f
+LEFT JOIN {{ source('airlines') }} AS al ON al.carrier = f.carrier
+LEFT JOIN {{ source('airports') }} AS ap ON ap.faa = f.origin
+LEFT JOIN {{ source('planes') }} AS p ON p.tailnum = f.tailnum
 LEFT JOIN weather AS w ON w.origin = f.origin AND w.time_hour_utc = f.time_hour_utc

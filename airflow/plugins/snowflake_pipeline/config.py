@@ -39,11 +39,14 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Another sources file for the same DAGs (per environment, or a generated one for scale tests).
 SOURCES_FILE_ENV = "PIPELINE_SOURCES_FILE"
+# The DAGs folder beside this plugins folder, in the repository and in the image alike: tools that
+# run outside Airflow (the account setup, the report, the benchmarks) read the DAGs' own config.
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 
 
-def sources_file(default: str | Path) -> Path:
-    """The sources file the DAGs read: $PIPELINE_SOURCES_FILE when set, else `default`."""
-    return Path(os.environ.get(SOURCES_FILE_ENV) or default)
+def sources_file(dags_dir: str | Path = DAGS_DIR) -> Path:
+    """The sources file the DAGs read: $PIPELINE_SOURCES_FILE when set, else the DAGs' own."""
+    return Path(os.environ.get(SOURCES_FILE_ENV) or Path(dags_dir) / "config" / "sources.yml")
 
 
 class ConfigError(ValueError):
@@ -173,8 +176,11 @@ class PipelineConfig(Strict):
     def table_of(self, source: Source) -> str:
         return f"{self.raw_schema}.{source.table}"
 
+    def source_named(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
 
-def _where(path: Path, raw: Any, loc: tuple) -> str:
+
+def _where(raw: Any, loc: tuple) -> str:
     """Describe an error location as 'source <name>, key <a.b>' using the raw YAML."""
     parts = list(loc)
     if len(parts) >= 2 and parts[0] == "sources" and isinstance(parts[1], int):
@@ -200,19 +206,25 @@ def _explain(error: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def load_config(path: str | Path) -> PipelineConfig:
-    """Read and validate the sources file; raise ConfigError naming file, source and key."""
-    path = Path(path)
+def read_yaml(path: Path) -> Any:
+    """A config file's YAML; a missing or broken file is a ConfigError naming it."""
     try:
-        raw = yaml.load(path.read_text(), Loader=_SAFE_LOADER)  # noqa: S506 # nosec B506
+        return yaml.load(path.read_text(), Loader=_SAFE_LOADER)  # noqa: S506 # nosec B506
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def load_config(path: str | Path | None = None) -> PipelineConfig:
+    """Read and validate the sources file (by default the DAGs' own, see `sources_file`); raise
+    ConfigError naming file, source and key."""
+    path = Path(path) if path is not None else sources_file()
+    raw = read_yaml(path)
     try:
         return PipelineConfig.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: invalid sources config ({exc.error_count()} problem(s)):"]
         for error in exc.errors():
-            lines.append(f"  - {_where(path, raw, error['loc'])}: {_explain(error)}")
+            lines.append(f"  - {_where(raw, error['loc'])}: {_explain(error)}")
         raise ConfigError("\n".join(lines)) from None
