@@ -1,11 +1,7 @@
 """Benchmarks: scripts that measure and print figures (never asserted in tests).
 
-They reuse the pipeline's own code (airflow/plugins/snowflake_pipeline), as Airflow does.
+They reuse the pipeline's own code (airflow/plugins/snowflake_pipeline), found the way the local
+tooling finds it: importing `local` puts the plugins folder on sys.path, as Airflow does.
 """
 
-import sys
-from pathlib import Path
-
-PLUGINS = Path(__file__).resolve().parents[1] / "airflow" / "plugins"
-if str(PLUGINS) not in sys.path:
-    sys.path.append(str(PLUGINS))
+import local  # noqa: F401

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from bench import report
 from local.settings import REPO
 
-RESULTS = REPO / "bench" / "results.json"
 PARTS = ("parse", "stack", "10x", "start", "cost", "containers")
 
 
@@ -160,7 +159,7 @@ def main() -> None:
         _write(figures, args.runs, done, started)  # after every part: an interrupted run keeps it
     print("\n" + report.table(figures), flush=True)
     minutes = (time.monotonic() - started) / 60
-    print(f"\nwritten to {RESULTS.relative_to(REPO)} ({minutes:.1f} min)")
+    print(f"\nwritten to {report.RESULTS.relative_to(REPO)} ({minutes:.1f} min)")
 
 
 def _write(figures: dict[str, float], runs: int, parts: list[str], started: float) -> None:
@@ -173,7 +172,7 @@ def _write(figures: dict[str, float], runs: int, parts: list[str], started: floa
         "minutes": round((time.monotonic() - started) / 60, 1),
         "parts": parts,
     }
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    report.RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 def _memory_gb() -> float:

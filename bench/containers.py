@@ -7,7 +7,6 @@ tier's wall time (`pytest test/containers`, warm cache).
 
 from __future__ import annotations
 
-import json
 import subprocess  # noqa: S404 - fixed argv
 import sys
 import tempfile
@@ -17,9 +16,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.isolated_stack import free_port
+from bench import report
 from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
+from local.settings import free_port
 
 IDLE_AFTER_SECONDS = 30
 
@@ -110,12 +110,8 @@ def measure(echo=engine_mod.progress) -> dict[str, float]:
 
 def main() -> None:
     figures = measure()
-    results_path = Path(__file__).with_name("results.json")
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    results = {k: v for k, v in results.items() if not k.startswith("containers_")}
-    results.update({k: round(v, 1) for k, v in figures.items()})
-    results["measured_containers"] = {"at": datetime.now(UTC).isoformat(timespec="minutes")}
-    results_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    measured = {"at": datetime.now(UTC).isoformat(timespec="minutes")}
+    report.merge_results(figures, replacing="containers_", measured_containers=measured)
     for key, value in sorted(figures.items()):
         print(f"  {key:<48} {value:>8.1f}")
 

@@ -1,7 +1,7 @@
-"""A sources file with many sources: the five real ones plus generated CSV sources.
+"""A sources file with many sources: the real ones plus generated CSV sources.
 
-snowflake_analytics reads the five real raw tables, so they stay; the generated ones only make
-snowflake_raw (and the config validation) bigger, which is what the parse benchmark needs.
+snowflake_analytics reads the real raw tables, so they stay; the generated ones only make
+snowflake_raw (and the config validation) bigger: what the parse benchmark and the scale test need.
 """
 
 from __future__ import annotations
@@ -10,36 +10,37 @@ from pathlib import Path
 
 import yaml
 
-from snowflake_pipeline.config import load_config
+from snowflake_pipeline.config import load_config, sources_file
 
-REAL_SOURCES = Path(__file__).resolve().parents[1] / "airflow" / "dags" / "config" / "sources.yml"
+# The columns of every generated source; `id` is required, as a key column would be.
+GENERATED_COLUMNS = (
+    {"name": "id", "type": "INTEGER", "required": True},
+    {"name": "kind", "type": "VARCHAR"},
+    {"name": "amount", "type": "NUMBER(12,2)"},
+)
+GENERATED_PREFIX = "generated/"
 
 
-def generated_config(total_sources: int, real: Path = REAL_SOURCES) -> dict:
-    """The real config with generated CSV sources appended up to `total_sources`."""
-    config = yaml.safe_load(real.read_text())
-    real_count = len(config["sources"])
-    for number in range(1, total_sources - real_count + 1):
+def generated_config(total_sources: int, real: Path | None = None) -> dict:
+    """The real config (the DAGs' own unless `real`) with CSV sources appended up to
+    `total_sources`, each under its own prefix below GENERATED_PREFIX."""
+    config = yaml.safe_load((real or sources_file()).read_text())
+    for number in range(1, total_sources - len(config["sources"]) + 1):
         name = f"generated_{number:04d}"
         config["sources"].append(
             {
                 "name": name,
-                "prefix": f"{name}/",
-                "format": {"type": "csv", "skip_header": 1, "null_if": ["NA", ""]},
+                "prefix": f"{GENERATED_PREFIX}{name}/",
+                "format": {"type": "csv", "skip_header": 1},
                 "table": name,
-                "columns": [
-                    {"name": "id", "type": "INTEGER"},
-                    {"name": "label", "type": "VARCHAR"},
-                    {"name": "amount", "type": "NUMBER(12,2)"},
-                    {"name": "seen_on", "type": "DATE"},
-                ],
+                "columns": [dict(column) for column in GENERATED_COLUMNS],
             }
         )
     return config
 
 
-def write_sources_file(path: Path, total_sources: int) -> Path:
+def write_sources_file(path: Path, total_sources: int, real: Path | None = None) -> Path:
     """Write the generated config and validate it the way the DAGs will."""
-    path.write_text(yaml.safe_dump(generated_config(total_sources), sort_keys=False))
+    path.write_text(yaml.safe_dump(generated_config(total_sources, real), sort_keys=False))
     load_config(path)
     return path

@@ -13,11 +13,8 @@ its peak during a run. `python -m bench` runs this as its `start` part.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -27,14 +24,6 @@ from pathlib import Path
 from bench import report
 from bench.memory import PeakSampler, stack_pss_mb
 from local.settings import REPO, Settings
-
-RESULTS = REPO / "bench" / "results.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _make(clone: Path, target: str, env: dict[str, str]) -> tuple[float, str]:
@@ -53,27 +42,14 @@ def _make(clone: Path, target: str, env: dict[str, str]) -> tuple[float, str]:
     return seconds, result.stdout
 
 
-def _pipeline_seconds(output: str) -> float:
-    return float(re.search(r"pipeline total ([\d.]+) s", output).group(1))
-
-
 def measure(runs: int = 3, skip_cold: bool = False, echo=print) -> dict[str, float]:
     """The phases above in a fresh clone of HEAD; medians of `runs`."""
     work = Path(tempfile.mkdtemp(prefix="bench-make-run-"))
     clone = work / "repo"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)  # noqa: S603, S607
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LOCAL_STACK"))}
-    env.update(
-        LOCAL_STACK_S3_PORT=str(_free_port()),
-        LOCAL_STACK_SNOWFLAKE_PORT=str(_free_port()),
-        LOCAL_STACK_API_PORT=str(_free_port()),
-    )
-    settings = Settings(
-        state_dir=clone / ".local",
-        s3_port=int(env["LOCAL_STACK_S3_PORT"]),
-        snowflake_port=int(env["LOCAL_STACK_SNOWFLAKE_PORT"]),
-        api_port=int(env["LOCAL_STACK_API_PORT"]),
-    )
+    settings = Settings.on_free_ports(clone / ".local")
+    env.update(settings.as_env())
     figures: dict[str, float] = {}
     try:
         if skip_cold:
@@ -84,7 +60,7 @@ def measure(runs: int = 3, skip_cold: bool = False, echo=print) -> dict[str, flo
             figures["cold_run_seconds"], _ = _make(clone, "run", cold_env)
             echo(f"  make run: {figures['cold_run_seconds']:.1f} s")
             _make(clone, "stop", env)
-        stopped, warm, pipeline, idle = [], [], [], []
+        stopped, warm, idle = [], [], []
         peak = 0.0
         for run in range(1, runs + 1):
             sampler = PeakSampler(settings)
@@ -93,20 +69,17 @@ def measure(runs: int = 3, skip_cold: bool = False, echo=print) -> dict[str, flo
             stopped.append(seconds)
             time.sleep(5)  # let the last task processes exit before reading the idle figure
             idle.append(stack_pss_mb(settings))
-            seconds, output = _make(clone, "run", env)
+            seconds, _ = _make(clone, "run", env)
             peak = max(peak, sampler.stop())
             warm.append(seconds)
-            pipeline.append(_pipeline_seconds(output))
             echo(
                 f"  make run {run}/{runs}: stack stopped {stopped[-1]:.1f} s, stack running "
-                f"{warm[-1]:.1f} s, trigger to analytics done {pipeline[-1]:.1f} s, idle PSS "
-                f"{idle[-1]:.0f} MB"
+                f"{warm[-1]:.1f} s, idle PSS {idle[-1]:.0f} MB"
             )
             _make(clone, "stop", env)
         figures.update(
             stopped_run_seconds=statistics.median(stopped),
             warm_run_seconds=statistics.median(warm),
-            trigger_to_analytics_seconds=statistics.median(pipeline),
             idle_pss_mb=statistics.median(idle),
             run_peak_pss_mb=peak,
         )
@@ -123,10 +96,8 @@ def main() -> None:
     args = parser.parse_args()
     figures = measure(args.runs, args.skip_cold)
     print("\n" + report.table(figures))
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing.update({k: round(v, 1) for k, v in figures.items()})
-    RESULTS.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(REPO)}")
+    report.merge_results(figures)
+    print(f"\nwritten to {report.RESULTS.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

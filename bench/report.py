@@ -10,7 +10,7 @@ import json
 import operator
 from pathlib import Path
 
-RESULTS = Path(__file__).with_name("results.json")
+RESULTS = Path(__file__).with_name("results.json")  # every part of `make bench` writes here
 AT_MOST, UNDER, AT_LEAST = (operator.le, "<="), (operator.lt, "<"), (operator.ge, ">=")
 # key: (what it is, unit, (comparison, target) or None)
 FIGURES = {
@@ -63,6 +63,16 @@ FIGURES = {
     "cost_mwaa_mw1_small_usd_month": ("Amazon MWAA mw1.small", "USD/month", None),
     "cost_old_single_task_usd_month": ("old single-task design", "USD/month", None),
 }
+
+
+def merge_results(figures: dict[str, float], replacing: str = "", **extra) -> None:
+    """Add one part's figures (and `extra` entries) to RESULTS, replacing the same keys and,
+    with `replacing`, every older key of that prefix (a figure this run did not make)."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if replacing:
+        results = {k: v for k, v in results.items() if not k.startswith(replacing)}
+    results.update({key: round(value, 1) for key, value in figures.items()}, **extra)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
 def _value(value: float, unit: str) -> str:

@@ -9,7 +9,6 @@ file: rotating secrets on a running stack would lock the components out of each 
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import secrets
 import sys
@@ -17,15 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script: the repository's packages are not importable yet
+    sys.path.insert(0, str(REPO))
+
+from local import shared_secrets  # noqa: E402 - the path above first
 
 GENERATORS: dict[str, Callable[[], str]] = {
     # hex keeps the password safe inside the postgresql:// URL compose builds from it
     "POSTGRES_PASSWORD": lambda: secrets.token_hex(24),
-    # a Fernet key is 32 random bytes, url-safe base64
-    "AIRFLOW__CORE__FERNET_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
-    # 64 random bytes; Airflow warns (PyJWT) on anything shorter than 64 bytes
-    "AIRFLOW__API_AUTH__JWT_SECRET": lambda: secrets.token_urlsafe(64),
-    "AIRFLOW__API__SECRET_KEY": lambda: secrets.token_urlsafe(32),
+    # Airflow's shared secrets, from the one generator the local stack and AWS use too
+    **{shared_secrets.AIRFLOW_ENV[name]: make for name, make in shared_secrets.GENERATORS.items()},
 }
 
 

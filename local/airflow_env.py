@@ -6,13 +6,13 @@ connections, which here point at the emulators.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
 import sys
 from pathlib import Path
 
+from local import shared_secrets
 from local.settings import HOST, LANDING_BUCKET, REPO, Settings
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -23,11 +23,7 @@ def _shared_secrets(settings: Settings) -> dict[str, str]:
     path = settings.state_dir / "secrets.json"
     if not path.exists():
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        values = {
-            "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-            "jwt_secret": secrets.token_urlsafe(64),
-            "api_secret_key": secrets.token_urlsafe(32),
-        }
+        values = shared_secrets.generate()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(values, handle)
@@ -146,9 +142,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             # Four processes and their tasks write to one SQLite file: wait up to 30 s for its
             # lock (default 5 s) rather than fail a request with "database is locked".
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}?timeout=30",
-            "AIRFLOW__CORE__FERNET_KEY": shared["fernet_key"],
-            "AIRFLOW__API_AUTH__JWT_SECRET": shared["jwt_secret"],
-            "AIRFLOW__API__SECRET_KEY": shared["api_secret_key"],
+            **{var: shared[name] for name, var in shared_secrets.AIRFLOW_ENV.items()},
             "AIRFLOW__API__HOST": HOST,
             "AIRFLOW__API__PORT": str(settings.api_port),
             "AIRFLOW__API__BASE_URL": f"http://localhost:{settings.api_port}",

@@ -14,8 +14,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from local.settings import HOST, Settings
+
+T = TypeVar("T")
 
 
 def _pid_file(settings: Settings, name: str) -> Path:
@@ -129,11 +132,20 @@ def port_open(port: int, host: str = HOST) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, log: Path | None = None):
+def wait_until(
+    check: Callable[[], T],
+    timeout: float,
+    what: str,
+    log: Path | None = None,
+    interval: float = 0.3,
+) -> T:
+    """Poll `check` until it returns something truthy, and return that; a timeout names `what`
+    and the log to read."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    hint = f"; see {log}" if log else ""
-    raise TimeoutError(f"{what} did not come up within {timeout:.0f} s{hint}")
+    while True:
+        if result := check():
+            return result
+        if time.monotonic() >= deadline:
+            hint = f"; see {log}" if log else ""
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s{hint}")
+        time.sleep(interval)

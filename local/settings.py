@@ -7,6 +7,7 @@ can run a second, isolated stack beside a user's `make run`.
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,27 @@ class Settings:
     @property
     def airflow_home(self) -> Path:
         return self.state_dir / "airflow"
+
+    @classmethod
+    def on_free_ports(cls, state_dir: Path) -> Settings:
+        """A stack of its own beside any other: state in `state_dir`, ports the OS had free."""
+        return cls(state_dir, s3_port=free_port(), snowflake_port=free_port(), api_port=free_port())
+
+    def as_env(self) -> dict[str, str]:
+        """The LOCAL_STACK_* variables that make `load()` (in any process) return these settings."""
+        return {
+            "LOCAL_STACK_DIR": str(self.state_dir),
+            "LOCAL_STACK_S3_PORT": str(self.s3_port),
+            "LOCAL_STACK_SNOWFLAKE_PORT": str(self.snowflake_port),
+            "LOCAL_STACK_API_PORT": str(self.api_port),
+        }
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
 
 
 def load() -> Settings:

@@ -7,13 +7,12 @@ its expected totals from the files in the bucket, so it does not depend on what 
 
 import os
 import shutil
-import socket
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from local.settings import REPO
+from snowflake_pipeline import config as pipeline_config
 
 MODULE_ORDER = (
     "test_pipeline",
@@ -34,35 +33,23 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: (item.fspath.dirname == str(Path(__file__).parent), rank(item)))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def sources_file(tmp_path_factory) -> Path:
-    """A copy of the sample sources file that the stack reads; tests may change it."""
+    """A copy of the DAGs' sources file that the stack reads; tests may change it."""
     path = tmp_path_factory.mktemp("config") / "sources.yml"
-    shutil.copy(REPO / "airflow" / "dags" / "config" / "sources.yml", path)
+    shutil.copy(pipeline_config.sources_file(), path)
     return path
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, sources_file):
-    stack_env = {
-        "LOCAL_STACK_DIR": str(tmp_path_factory.mktemp("stack")),
-        "LOCAL_STACK_S3_PORT": str(_free_port()),
-        "LOCAL_STACK_SNOWFLAKE_PORT": str(_free_port()),
-        "LOCAL_STACK_API_PORT": str(_free_port()),
-        "PIPELINE_SOURCES_FILE": str(sources_file),
-    }
+    from local import stack as stack_mod
+    from local.settings import Settings
+
+    settings = Settings.on_free_ports(tmp_path_factory.mktemp("stack"))
+    stack_env = {**settings.as_env(), "PIPELINE_SOURCES_FILE": str(sources_file)}
     saved = {key: os.environ.get(key) for key in stack_env}
     os.environ.update(stack_env)
-    from local import settings as settings_mod
-    from local import stack as stack_mod
-
-    settings = settings_mod.load()
     try:
         api = stack_mod.up(settings)
         yield settings, api

@@ -108,18 +108,6 @@ def task_log(api, run_id: str, task_id: str, dag_id: str = pipeline.RAW) -> str:
     return api.task_log(dag_id, run_id, task_id)
 
 
-def wait_for(check, timeout: float, what: str, interval: float = 0.5):
-    """Poll `check` until it returns something truthy; return that."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-
-
 def task_instances(api, run_id: str) -> dict[str, dict]:
     return {t["task_id"]: t for t in api.task_instances(pipeline.RAW, run_id)}
 

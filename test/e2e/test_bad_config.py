@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from local.processes import wait_until
+
 from . import data
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +45,7 @@ def test_bad_config_is_reported_by_file_source_and_key_and_loses_nothing(
     change(bad)
     sources_file.write_text(yaml.safe_dump(bad, sort_keys=False))
     try:
-        errors = data.wait_for(
+        errors = wait_until(
             lambda: (e := _import_errors(api)) and len(e) == 2 and e,
             120,
             "import errors for both DAG files",
@@ -57,7 +59,7 @@ def test_bad_config_is_reported_by_file_source_and_key_and_loses_nothing(
         assert data.raw_counts(snowflake, config) == before
     finally:
         sources_file.write_text(good)
-    data.wait_for(lambda: not _import_errors(api), 120, "the import errors to clear", interval=2)
+    wait_until(lambda: not _import_errors(api), 120, "the import errors to clear", interval=2)
 
     run = data.run_raw(api)
     assert run.state == "success", run.tasks
