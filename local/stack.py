@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
 
 from local import processes
 from local.airflow_api import AirflowAPI
@@ -91,7 +93,8 @@ def s3_client(settings: Settings):
 
 def prepare_data(settings: Settings, echo=print) -> None:
     """Create the landing bucket, land the samples and apply the Snowflake setup (idempotent)."""
-    from local import samples, snowflake_setup
+    from local import samples
+    from snowflake_pipeline import account_setup
 
     s3 = s3_client(settings)
     counts = samples.land(s3, LANDING_BUCKET, echo=echo)
@@ -99,17 +102,15 @@ def prepare_data(settings: Settings, echo=print) -> None:
     # Re-applying is safe but costs seconds; skip it while the same emulator process already has
     # exactly these files applied (a restarted emulator forgets its stages, so it gets them again).
     stamp = settings.state_dir / "snowflake-setup.applied"
-    fingerprint = snowflake_setup.fingerprint(
-        processes.process_identity(settings, "snowflake") or ""
-    )
+    fingerprint = account_setup.fingerprint(processes.process_identity(settings, "snowflake") or "")
     if stamp.exists() and stamp.read_text() == fingerprint:
         echo("  Snowflake setup: unchanged since the last apply to this emulator")
         return
     # The emulator's own connection, without importing Airflow while Airflow boots beside us;
     # `make snowflake-setup` applies the same statements through Airflow's snowflake_default.
-    variables = snowflake_setup.variables_from_env(connection_env(settings))
+    variables = account_setup.variables_from_env(connection_env(settings))
     with closing(connect_snowflake(settings)) as conn:
-        ran = snowflake_setup.apply(conn, variables, echo=lambda _line: None)
+        ran = account_setup.apply(conn, variables, echo=lambda _line: None)
     stamp.write_text(fingerprint)
     echo(f"  Snowflake setup: {ran} statements from sql/ and sources.yml applied")
 
@@ -159,20 +160,63 @@ def wait_for_airflow(settings: Settings) -> AirflowAPI:
     return api
 
 
+def _config_changed_at() -> datetime:
+    """When the DAG files or what they read (config, SQL, the sources file) last changed."""
+    from snowflake_pipeline.config import DAGS_DIR, sources_file
+
+    files = [p for p in DAGS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    newest = max(p.stat().st_mtime for p in [*files, sources_file()])
+    return datetime.fromtimestamp(newest, UTC)
+
+
+def _parsed_at(stamp: str | None) -> datetime | None:
+    return datetime.fromisoformat(stamp) if stamp else None
+
+
 def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings) -> None:
-    """Wait until the dag-processor has parsed our DAGs; fail fast on an import error."""
+    """Wait until the dag-processor has parsed our DAGs since their files last changed; fail on an
+    import error of such a parse (an older one is about files that have been fixed since)."""
+    changed_at = _config_changed_at()
 
     def parsed() -> bool:
-        errors = api.import_errors()
-        if errors:
-            detail = "\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in errors)
+        fresh_errors = [
+            e
+            for e in api.import_errors()
+            if (_parsed_at(e["timestamp"]) or changed_at) >= changed_at
+            and Path(e["filename"]).stem in dag_ids
+        ]
+        if fresh_errors:
+            detail = "\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in fresh_errors)
             raise RuntimeError(f"DAG import errors:\n{detail}")
-        return all(api.dag(dag_id) for dag_id in dag_ids)
+        dags = [api.dag(dag_id) for dag_id in dag_ids]
+        return all(
+            d and (_parsed_at(d["last_parsed_time"]) or changed_at) >= changed_at for d in dags
+        )
 
-    processes.wait_until(parsed, 120, "parsing of the DAGs", settings.log_dir / "dag-processor.log")
+    processes.wait_until(
+        parsed,
+        120,
+        "a parse of the DAGs newer than their files",
+        settings.log_dir / "dag-processor.log",
+    )
     for dag_id in dag_ids:
         if api.dag(dag_id)["is_paused"]:
             api.unpause(dag_id)
+
+
+def ensure_running(settings: Settings) -> None:
+    """Raise, naming the process and its log, if a stack process `up()` started has died."""
+    for name, pid in status(settings).items():
+        if pid is None:
+            raise StackProcessDied(
+                f"the stack's {name} process is not running any more; its log: "
+                f"{settings.log_dir / (name + '.log')}. Run `make run` again: it restarts what is "
+                "not running and follows a new run."
+            )
+
+
+class StackProcessDied(RuntimeError):
+    pass
 
 
 def up(settings: Settings, echo=print) -> AirflowAPI:

@@ -1,8 +1,9 @@
 """Apply the account setup in sql/ (and the raw tables of sources.yml) through the connector.
 
-The same code serves `make snowflake-setup` against a real account and the local stack: the
-connection comes from AIRFLOW_CONN_SNOWFLAKE_DEFAULT, exactly as Airflow's. Every statement is
-idempotent (IF NOT EXISTS), so re-applying is safe.
+The same code serves `make snowflake-setup` against a real account, the local stack and the
+compose and rehearsal containers: the connection is the config's `connection_id`, read through
+Airflow's hook exactly as the DAGs read it. Every statement is idempotent (IF NOT EXISTS), so
+re-applying is safe.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from local.settings import REPO
+from snowflake_pipeline.config import DAGS_DIR, PipelineConfig, load_config, sources_file
 
-SQL_DIR = REPO / "sql"
-SOURCES = REPO / "airflow" / "dags" / "config" / "sources.yml"
+# sql/ sits beside airflow/ in the repository and beside dags/ in the image (/opt/airflow/sql).
+SQL_DIR = next(
+    (d for d in (DAGS_DIR.parent.parent / "sql", DAGS_DIR.parent / "sql") if d.is_dir()),
+    DAGS_DIR.parent / "sql",
+)
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 # Variables of sql/*.sql and the environment variables that set them.
 VARIABLES = {
@@ -52,25 +56,22 @@ def statements(variables: dict[str, str], sql_dir: Path = SQL_DIR) -> Iterator[t
     from snowflake.connector.util_text import split_statements
 
     for path in sorted(sql_dir.glob("*.sql")):
-        text = render(path.read_text(), variables, str(path.relative_to(REPO)))
+        text = render(path.read_text(), variables, f"{sql_dir.name}/{path.name}")
         for statement, _ in split_statements(io.StringIO(text), remove_comments=True):
             if statement.strip().rstrip(";").strip():
                 yield path.name, statement.strip().rstrip(";")
 
 
-def raw_table_statements() -> Iterator[tuple[str, str]]:
-    from snowflake_pipeline.config import load_config, sources_file
+def raw_table_statements(config: PipelineConfig) -> Iterator[tuple[str, str]]:
     from snowflake_pipeline.sql_render import render_create_table
 
-    path = sources_file(SOURCES)
-    config = load_config(path)
     for source in config.sources:
-        yield path.name, render_create_table(config, source)
+        yield "sources.yml", render_create_table(config, source)
 
 
-def apply(conn, variables: dict[str, str], echo=print) -> int:
+def apply(conn, variables: dict[str, str], config: PipelineConfig | None = None, echo=print) -> int:
     """Run every statement on an open connection; return how many ran."""
-    todo = [*statements(variables), *raw_table_statements()]
+    todo = [*statements(variables), *raw_table_statements(config or load_config())]
     with closing(conn.cursor()) as cur:
         for number, (origin, statement) in enumerate(todo, 1):
             first_line = statement.splitlines()[0][:90]
@@ -85,13 +86,14 @@ def apply(conn, variables: dict[str, str], echo=print) -> int:
 def fingerprint(target: str) -> str:
     """Identifies what an apply would run, and against which target."""
     digest = hashlib.sha256(target.encode())
-    for path in [*sorted(SQL_DIR.glob("*.sql")), SOURCES]:
+    for path in [*sorted(SQL_DIR.glob("*.sql")), sources_file()]:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def connect():
-    """Connect the way Airflow does: through the snowflake_default connection."""
+def connect(config: PipelineConfig | None = None):
+    """Connect the way the DAGs do: through the config's Airflow connection."""
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
-    return SnowflakeHook(snowflake_conn_id="snowflake_default").get_conn()
+    connection_id = (config or load_config()).connection_id
+    return SnowflakeHook(snowflake_conn_id=connection_id).get_conn()
