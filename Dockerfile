@@ -61,11 +61,8 @@ COPY airflow/config/ /opt/airflow/config/
 # Its mode (0755) comes from git: `COPY --chmod` would need BuildKit.
 COPY docker/healthcheck.py /usr/local/bin/airflow-healthcheck
 
-# .local/tls is where the emulators profile shares fakesnow's CA (a named volume takes the
-# ownership of the directory it is mounted on, so it must exist, owned by airflow). The system
-# CA bundle is what compose points REQUESTS_CA_BUNDLE at when talking to a real account.
-RUN mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake \
-    && test -s /etc/ssl/certs/ca-certificates.crt
+# The system CA bundle is what compose points REQUESTS_CA_BUNDLE at for a real account.
+RUN test -s /etc/ssl/certs/ca-certificates.crt
 
 WORKDIR /opt/airflow
 USER 50000
@@ -110,6 +107,9 @@ RUN uv pip install --no-cache \
         -c /tmp/requirements/constraints.txt
 COPY local/ /opt/airflow/local/
 ENV PYTHONPATH=/opt/airflow/plugins:/opt/airflow
+# .local/tls is where the emulators share fakesnow's CA (a named volume takes the ownership of
+# the directory it is mounted on, so it must exist, owned by airflow); the dev image only.
+RUN mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake
 
 ############################################################################################
 # runtime: the default target, deployed to ECS and run by docker-compose-local.yml.

@@ -21,7 +21,6 @@ EMULATOR_NOOPS = [
     r"\s*create\s+(or\s+replace\s+)?role\b",
     r"\s*grant\b",
     r"\s*use\s+(secondary\s+)?(warehouse|role)\b",
-    r"\s*create\s+(or\s+replace\s+)?storage\s+integration\b",
     r"\s*create\s+(or\s+replace\s+)?(storage\s+)?integration\b",
 ]
 
@@ -96,6 +95,9 @@ DATA_ERRORS = (
 )
 BAD_FILE_ERRNO = 100069
 STAGE_ERRNO = 91003
+INTERNAL_ERRNO = 603  # "SQL execution internal error": anything else COPY cannot say better
+# DuckDB names a file as file "url"; Snowflake's form (File 'url') is what the pipeline reads.
+_DUCKDB_FILE = re.compile(r'\bfile "([^"]+)"', re.IGNORECASE)
 _STAGE_FILE = re.compile(r"read_(?:csv|json_objects|parquet)\('((?:[^']|'')+)'", re.IGNORECASE)
 # DuckDB's own JSON position counts records, one past the line; the line is added correctly below.
 _JSON_POSITION = re.compile(r' in file "[^"]*", at byte \d+ in (?:line|record/value) \d+')
@@ -168,7 +170,13 @@ def _copy_into_as_snowflake_does() -> None:
             raise
         except (duckdb.Error, OSError, BotoCoreError) as exc:
             if isinstance(exc, duckdb.Error) and not _is_storage_error(exc):
-                raise ProgrammingError(msg=str(exc), sqlstate="XX000") from None
+                if named := _DUCKDB_FILE.search(str(exc)):
+                    raise _load_error(exc, named.group(1)) from None
+                raise ProgrammingError(
+                    msg=f"SQL execution internal error: {_first_line(exc)}",
+                    errno=INTERNAL_ERRNO,
+                    sqlstate="XX000",
+                ) from None
             # Listing the stage failed: the bucket is unreachable, not a bad file.
             raise ProgrammingError(
                 msg=f"Failure using stage area. Cause: [{_first_line(exc)}]",

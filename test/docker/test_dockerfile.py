@@ -75,9 +75,18 @@ def test_the_test_stage_runs_the_dag_and_unit_tests(stages):
 
 
 def test_the_dev_stage_adds_the_emulators_and_local(stages):
-    (run,) = stages["dev"].args("RUN")
-    assert CONSTRAINED_INSTALL.search(run)
-    assert "-r /tmp/requirements/requirements-dev.txt" in run
+    install, make_dirs = stages["dev"].args("RUN")
+    assert CONSTRAINED_INSTALL.search(install)
+    assert "-r /tmp/requirements/requirements-dev.txt" in install
+    # The emulators' state (their CA, fakesnow's data) exists in the dev image only.
+    assert make_dirs == "mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake"
+    assert not [
+        (name, run)
+        for name, stage in stages.items()
+        if name != "dev"
+        for run in stage.args("RUN")
+        if ".local/" in run
+    ]
     assert stages["dev"].args("COPY") == [
         "requirements-dev.txt /tmp/requirements/",
         "local/ /opt/airflow/local/",

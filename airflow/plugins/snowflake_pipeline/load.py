@@ -8,7 +8,6 @@ lost) raises a retryable error, and Snowflake's load metadata makes the retry lo
 
 from __future__ import annotations
 
-import logging
 import re
 from contextlib import closing
 from dataclasses import dataclass
@@ -22,11 +21,8 @@ from snowflake_pipeline.audit import (
 from snowflake_pipeline.config import EmptyFiles, PipelineConfig, Source
 from snowflake_pipeline.sql_render import render_copy_into, render_create_table
 
-log = logging.getLogger(__name__)
-
-# Snowflake names the file as File 'path'; DuckDB (the emulator's engine) as file "url".
-_FILE_IN_ERROR = re.compile(r"""[Ff]ile\s+['"]([^'"]+)['"]""")
-
+# Snowflake names the file of a COPY error on a line of its own: File 'path', line N, ...
+_FILE_IN_ERROR = re.compile(r"File '([^']+)'")
 
 # Snowflake's error codes for data that cannot be loaded (parse, column count, conversion, NULL).
 DATA_ERROR_CODES = range(100000, 101000)
