@@ -28,6 +28,16 @@ FLAGS = (
     ("environment-name", "prefix of every stack and name (DEPLOY_ENVIRONMENT_NAME, airflow)"),
     ("allowed-cidr", "the only network that reaches the UI (DEPLOY_ALLOWED_CIDR)"),
     ("certificate-arn", "ACM certificate for HTTPS (DEPLOY_CERTIFICATE_ARN)"),
+    (
+        "allow-plain-http",
+        "true: no certificate, HTTP on the load balancer (DEPLOY_ALLOW_PLAIN_HTTP; default: as "
+        "deployed, else false)",
+    ),
+    (
+        "public-hostname",
+        "the UI's host name, a CNAME of the load balancer on the certificate "
+        "(DEPLOY_PUBLIC_HOSTNAME; default: as deployed)",
+    ),
     ("image-uri", "use this image instead of building one (DEPLOY_IMAGE_URI)"),
     ("executor", "LocalExecutor or AwsEcsExecutor (DEPLOY_EXECUTOR; default: as deployed)"),
     ("dag-delivery", "image or s3-bundle (DEPLOY_DAG_DELIVERY; default: as deployed)"),
@@ -45,6 +55,8 @@ FLAGS = (
 TEMPLATE_CHOICES = (
     ("executor", "DEPLOY_EXECUTOR", "Executor"),
     ("dag_delivery", "DEPLOY_DAG_DELIVERY", "DagDelivery"),
+    ("allow_plain_http", "DEPLOY_ALLOW_PLAIN_HTTP", "AllowPlainHttp"),
+    ("public_hostname", "DEPLOY_PUBLIC_HOSTNAME", "PublicHostname"),
 )
 
 
@@ -71,6 +83,8 @@ class DeployInputs:
     snowflake_external_id: str = ""  # empty: the previous deploy's, else the placeholder
     executor: str = ""  # empty: the previous deploy's, else the template's default
     dag_delivery: str = ""  # the same
+    allow_plain_http: str = ""  # the same
+    public_hostname: str = ""  # the same
 
 
 def check_cidr(value: str, source: str) -> str:
@@ -122,10 +136,14 @@ def _matching(value: str, pattern: re.Pattern, source: str, allowed: str) -> str
 
 
 def _allowed_choice(flags: dict, env: dict[str, str], flag: str, variable: str, key: str) -> str:
+    """A value the template's parameter accepts: one of its AllowedValues or its AllowedPattern."""
     value, src = _pick(flags, env, flag, variable)
-    allowed = templates.load("airflow")["Parameters"][key]["AllowedValues"]
-    if value and value not in allowed:
-        raise InputError(f"{src}: {value!r} is not allowed; choose one of {', '.join(allowed)}")
+    spec = templates.load("airflow")["Parameters"][key]
+    if value and "AllowedValues" in spec and value not in spec["AllowedValues"]:
+        allowed = ", ".join(spec["AllowedValues"])
+        raise InputError(f"{src}: {value!r} is not allowed; choose one of {allowed}")
+    if value and "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        raise InputError(f"{src}: {value!r} is not allowed ({spec['Description'].strip()})")
     return value
 
 

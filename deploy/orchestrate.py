@@ -97,6 +97,24 @@ def airflow_parameters(
     }
 
 
+# Stand-ins for the two values only known later: the rules never look at them.
+RULE_CHECK_VALUES = {
+    "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:rule-check-AbCdEf",
+    "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/rule/check:0",
+}
+
+
+def check_rules(inputs: DeployInputs, template: dict, certificate_arn: str) -> None:
+    """Refuse, before changing anything, what the airflow stack's Rules would refuse after the
+    network and storage stacks had been deployed."""
+    parameters = airflow_parameters(
+        inputs, RULE_CHECK_VALUES["secret_arn"], RULE_CHECK_VALUES["image_uri"], 1, certificate_arn
+    )
+    broken = templates.Rendered(template, parameters).broken_rules()
+    if broken:
+        raise InputError("the airflow stack refuses these inputs: " + " ".join(broken))
+
+
 def _current_parameter(client: Any, name: str, key: str) -> str | None:
     return stacks.parameters(stacks.describe(client, name)).get(key)
 
@@ -172,6 +190,28 @@ def deploy(
     docker = image.docker_available() if docker is None else docker
     account = check_prerequisites(inputs, clients, docker)
     env_name = inputs.environment_name
+    # The airflow stack's choices: given, else the deployed stack's, else the template's. They
+    # are checked against the template's rules here, before anything changes.
+    airflow_name = stacks.stack_name(env_name, "airflow")
+    certificate_arn = _given_or_previous(
+        clients.cloudformation, airflow_name, "CertificateArn", inputs.certificate_arn, say
+    )
+    airflow_template = templates.load("airflow")
+    inputs = dataclasses.replace(
+        inputs,
+        **{
+            field: _given_or_previous(
+                clients.cloudformation,
+                airflow_name,
+                key,
+                getattr(inputs, field),
+                say,
+                airflow_template["Parameters"][key]["Default"],
+            )
+            for field, _, key in TEMPLATE_CHOICES
+        },
+    )
+    check_rules(inputs, airflow_template, certificate_arn)
     say(f"==> deploying {inputs.profile} profile as {env_name!r} to {account} {inputs.region}")
 
     say("==> secrets")
@@ -214,25 +254,6 @@ def deploy(
     # The schema must match the image before any component starts: until the migration of this
     # image has completed (recorded in SSM only after it did, so a failed or interrupted one is
     # retried by the next deploy), the components are stopped, migrated once, then started.
-    airflow_name = stacks.stack_name(env_name, "airflow")
-    certificate_arn = _given_or_previous(
-        clients.cloudformation, airflow_name, "CertificateArn", inputs.certificate_arn, say
-    )
-    airflow_template = templates.load("airflow")
-    inputs = dataclasses.replace(
-        inputs,
-        **{
-            field: _given_or_previous(
-                clients.cloudformation,
-                airflow_name,
-                key,
-                getattr(inputs, field),
-                say,
-                airflow_template["Parameters"][key]["Default"],
-            )
-            for field, _, key in TEMPLATE_CHOICES
-        },
-    )
     running = airflow_parameters(inputs, secret_arn, image_uri, 1, certificate_arn)
     if inputs.dag_delivery == "s3-bundle":
         # before any component starts: the dag-processor parses what is in the bucket
@@ -262,6 +283,12 @@ def deploy(
     if profiles.overrides(inputs.profile, "airflow")["UseLoadBalancer"] == "disabled":
         ui = _task_address(clients, network.get("ClusterName", ""), "airflow") or ui
     say(f"  Airflow UI: {ui}")
+    if airflow.get("AdminSecretArn"):
+        say(
+            "  Sign in as admin; the password is in Secrets Manager, never printed: aws "
+            f"secretsmanager get-secret-value --secret-id {airflow['AdminSecretArn']} "
+            "--query SecretString"
+        )
     for label, key in (
         ("Snowflake stage URL", "StageUrl"),
         ("Storage integration role", "SnowflakeStorageIntegrationRoleArn"),

@@ -96,6 +96,17 @@ class Rendered:
             return any(self._evaluate(value) for value in argument)
         raise ValueError(f"unsupported condition function {function}")
 
+    def broken_rules(self) -> list[str]:
+        """The AssertDescription of every rule CloudFormation would refuse these parameters by."""
+        broken = []
+        for rule in self.template.get("Rules", {}).values():
+            if "RuleCondition" in rule and not self._evaluate(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self._evaluate(assertion["Assert"]):
+                    broken.append(" ".join(assertion["AssertDescription"].split()))
+        return broken
+
     def _scalar(self, value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in self.parameters:
             return self.parameters[value["Ref"]]

@@ -246,9 +246,8 @@ class ProfileRehearsal:
             endpoint, admin, self.resolver, resources, self.world
         )
         self.roles = aws.create_roles(endpoint, admin, self.resolver, resources, self.world)
-        aws.create_security_groups(
-            endpoint, admin, resources, exports[f"{env_name}-VpcId"], self.world
-        )
+        vpc = exports[f"{env_name}-VpcId"]
+        aws.create_security_groups(endpoint, admin, self.resolver, resources, vpc, self.world)
         for logical, resource in resources.items():
             if resource["Type"] == "AWS::ECS::TaskDefinition":
                 family = self.resolver.resolve(resource["Properties"]["Family"], logical)

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from deploy import airflow_secrets, image, inputs, orchestrate
+from deploy import airflow_secrets, image, inputs, orchestrate, templates
 from deploy.cli import main
 
 
@@ -73,6 +73,7 @@ def test_first_deploy_creates_secrets_connection_and_stacks(
     assert migrations.calls == ["airflow"]
     assert result["migrated"] is True
     assert "Airflow UI:" in said
+    assert airflow["AllowPlainHttp"] == "true"  # the opt-out given, passed on
     # nothing secret is ever printed
     for secret in (*values.values(), private_key_file.read_text().splitlines()[1]):
         assert secret not in said
@@ -144,6 +145,25 @@ def test_refusal_changes_nothing(aws, stand_in_templates, deploy_env, monkeypatc
     assert aws.secretsmanager.list_secrets()["SecretList"] == []
     assert aws.ssm.describe_parameters()["Parameters"] == []
     assert aws.cloudformation.describe_stacks()["Stacks"] == []
+
+
+def test_prod_without_a_certificate_or_the_opt_out_is_refused_before_any_change(
+    aws, stand_in_templates, deploy_env
+):
+    env = {k: v for k, v in deploy_env.items() if k != "DEPLOY_ALLOW_PLAIN_HTTP"}
+    collected = inputs.collect({"profile": "prod"}, env)
+    with pytest.raises(inputs.InputError) as refused:
+        orchestrate.deploy(collected, aws, say=lambda _: None, docker=False)
+    assert "DEPLOY_CERTIFICATE_ARN" in str(refused.value)
+    assert "DEPLOY_ALLOW_PLAIN_HTTP=true" in str(refused.value)
+    assert aws.secretsmanager.list_secrets()["SecretList"] == []
+    assert aws.cloudformation.describe_stacks()["Stacks"] == []
+    # a certificate, or the opt-out, or the dev profile (no load balancer) passes the rule
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d"
+    template = templates.load("airflow")
+    for profile, given in (("prod", certificate), ("dev", "")):
+        accepted = inputs.collect({"profile": profile}, {**env, "DEPLOY_CERTIFICATE_ARN": given})
+        orchestrate.check_rules(accepted, template, given)
 
 
 def test_no_docker_and_no_image_is_refused_before_any_change(aws, stand_in_templates, deploy_env):
