@@ -7,28 +7,17 @@ create SecureString parameters. Values are generated here, written once, and nev
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets as random  # the standard library module
 from typing import Any
 
 from deploy.inputs import DeployInputs
+from local.shared_secrets import generate as generate_core_values
 
 SNOWFLAKE_PARAMETER = "/airflow/connections/snowflake_default"
 
 
 def core_secret_name(environment_name: str) -> str:
     return f"{environment_name}/airflow/core"
-
-
-def generate_core_values() -> dict[str, str]:
-    return {
-        # Fernet: url-safe base64 of 32 random bytes
-        "fernet_key": base64.urlsafe_b64encode(random.token_bytes(32)).decode(),
-        # JWT secret: 64 random bytes or more (the generated default of 24 makes PyJWT warn)
-        "jwt_secret": random.token_urlsafe(64),
-        "api_secret_key": random.token_urlsafe(32),
-    }
 
 
 def ensure_core_secret(client: Any, environment_name: str) -> tuple[str, str]:

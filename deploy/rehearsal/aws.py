@@ -185,8 +185,14 @@ def register_task_definition(endpoint: str, admin: Credentials, definition: dict
         requiresCompatibilities=definition["RequiresCompatibilities"],
         cpu=str(definition["Cpu"]),
         memory=str(definition["Memory"]),
+        # moto sums its containers' memory to place the task: the task's, as Fargate allots it
         containerDefinitions=[
-            {"name": c["Name"], "image": c["Image"], "essential": c.get("Essential", True)}
+            {
+                "name": c["Name"],
+                "image": c["Image"],
+                "essential": c.get("Essential", True),
+                "memory": int(c.get("Memory", definition["Memory"])),
+            }
             for c in definition["ContainerDefinitions"]
         ],
     )

@@ -24,16 +24,32 @@ def health_argv(test: list[str]) -> list[str]:
     return rest
 
 
+def without_load_balancer(command):
+    """The command as run without a load balancer (compose's case): the `HasLoadBalancer` branch
+    adds `--proxy-headers` for the balancer's X-Forwarded-* headers."""
+    if isinstance(command, dict):
+        condition, behind, direct = command["Fn::If"]
+        assert condition == "HasLoadBalancer"
+        assert behind == [*direct, "--proxy-headers"]
+        return direct
+    return command
+
+
 @pytest.mark.parametrize("name", COMPONENTS)
 def test_each_component_runs_the_same_command(services, cfn_containers, name):
     assert name in cfn_containers, f"no ECS container named {name!r}"
     for container in cfn_containers[name]:
-        assert container["Command"] == services[name]["command"]
+        assert without_load_balancer(container["Command"]) == services[name]["command"]
 
 
 def test_the_migration_runs_the_same_command(services, cfn_containers):
+    """ECS migrates the same way, then creates the FAB auth manager's admin (compose signs in
+    with the simple auth manager, local only)."""
     compose_name, ecs_name = MIGRATION
-    assert [c["Command"] for c in cfn_containers[ecs_name]] == [services[compose_name]["command"]]
+    ((shell, flag, script),) = [c["Command"] for c in cfn_containers[ecs_name]]
+    assert (shell, flag) == ("bash", "-c")
+    migrate = "airflow " + " ".join(services[compose_name]["command"])
+    assert script.startswith(migrate + " && airflow users create ")
 
 
 @pytest.mark.parametrize("name", COMPONENTS)
