@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop status test lint snowflake-setup clean
+.PHONY: run stop status test test-quick lint snowflake-setup clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "==> installing pinned dependencies into $(VENV) (uv)"
@@ -31,6 +31,10 @@ snowflake-setup: $(STAMP)
 
 test: $(STAMP)
 	@$(VENV)/bin/tox run
+
+# The inner loop (about 2 minutes): lint and every test but the end-to-end and container tiers.
+test-quick: $(STAMP)
+	@$(VENV)/bin/tox run -e lint,tests -- -q -m "not e2e"
 
 lint: $(STAMP)
 	@$(VENV)/bin/tox run -e lint

@@ -142,6 +142,9 @@ def create_network(endpoint: str, admin: Credentials, environment_name: str) -> 
     its tasks in these subnets) and the cluster; the exports by name."""
     ec2 = client("ec2", endpoint, admin)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    # as network.yml sets them (Fargate tasks' ENIs get private DNS names)
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnets = {
         kind: [
             ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{base + i}.0/24")["Subnet"]["SubnetId"]
