@@ -243,6 +243,9 @@ def _stop_leftover(pid_file: Path) -> None:
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists() and str(pid_file).encode() in cmdline.read_bytes():
         _stop_pid(pid, 30)
+    # dockerd refuses to start beside a pid file whose process still exists (a stopping one)
+    if not _alive(pid):
+        pid_file.unlink(missing_ok=True)
 
 
 def find_or_start(
