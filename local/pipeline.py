@@ -102,6 +102,17 @@ def run_pipeline(
     """The raw run and, if it published new rows, the analytics run it queued."""
     run_id = trigger_raw(api, note="make run")
     echo(f"  triggered {RAW} ({run_id})")
+    return follow_through(api, run_id, timeout, echo, ensure_running)
+
+
+def follow_through(
+    api: AirflowAPI,
+    run_id: str,
+    timeout: float = 900,
+    echo=print,
+    ensure_running: Callable[[], None] = _no_check,
+) -> list[RunOutcome]:
+    """A raw run to its end and, if it published new rows, the analytics run it queued."""
     raw = follow(api, RAW, run_id, timeout, echo, ensure_running)
     if raw.state != "success":
         return [raw]

@@ -237,8 +237,9 @@ class ComposeStack:
         raise TimeoutError(f"{service} still running after {timeout:.0f} s")
 
     def wait_pipeline(self, after_runs: int = 0, timeout: float = 600) -> list:
-        """The pipeline-trigger service's raw run and the analytics run its Assets queued,
-        followed through the published REST API; `after_runs` earlier manual runs exist."""
+        """The pipeline-trigger service's raw run and the analytics run its Assets queued (none
+        when it loaded nothing new), followed through the published REST API; `after_runs`
+        earlier manual runs exist."""
         from local import pipeline
         from local.airflow_api import AirflowAPI
 
@@ -250,11 +251,7 @@ class ComposeStack:
         if len(manual) != after_runs + 1:
             raise RuntimeError(f"expected {after_runs + 1} manual raw run(s), found {manual}")
         run_id = max(manual, key=lambda r: r["run_after"])["dag_run_id"]
-        raw = pipeline.follow(api, pipeline.RAW, run_id, timeout, self.say)
-        if raw.state != "success":
-            return [raw]
-        raw_run = api.dag_run(pipeline.RAW, run_id)
-        return [raw, pipeline.wait_for_analytics_after(api, raw_run, timeout, self.say)]
+        return pipeline.follow_through(api, run_id, timeout, self.say)
 
     def logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", service, check=False).stdout
