@@ -36,7 +36,7 @@ from deploy.rehearsal.intrinsics import Resolver, World
 MOTO_PORT = 5000
 MOTO_SERVER = Path(__file__).with_name("moto_server.py")  # moto with ECS as the executor needs
 MOTO_SERVER_IN_CONTAINER = "/opt/airflow/rehearsal_moto_server.py"
-ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - inside a container, on the rehearsal's own network
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104 # nosec B104 - inside a container, on the rehearsal network
 AWS_ALIAS = "aws"  # the stand-in address of every AWS endpoint
 SNOWFLAKE_ACCOUNT = "rehearsal-account"
 SNOWFLAKE_HOST = f"{SNOWFLAKE_ACCOUNT}.snowflakecomputing.com"  # where the connector goes
