@@ -16,6 +16,7 @@ from bench.isolated_stack import free_port
 from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
 from deploy.containers.engine import progress as say
+from test.e2e.expected import delays_by_origin_quarter, source_frames
 
 STATE_DIR = engine_mod.DEFAULT_STATE_DIR
 # the image's own checks first (they fail faster), the rehearsal last (the longest)
@@ -102,3 +103,13 @@ def stack(engine, env_file, api_port):
             for service in ("airflow-init", "scheduler", "pipeline-trigger"):
                 say(f"--- last log lines of {service}:\n{running.logs(service)[-3000:]}")
             running.down(volumes=True)
+
+
+@pytest.fixture(scope="session")
+def expected():
+    """The figures compose and the rehearsal must read back, computed from the source files."""
+    frames = source_frames()
+    return {
+        "delays": delays_by_origin_quarter(frames["flights"]),
+        "raw_counts": {f"raw.nycflights.{name}": len(frame) for name, frame in frames.items()},
+    }

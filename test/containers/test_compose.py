@@ -11,22 +11,13 @@ import json
 import pytest
 
 from local import pipeline
-from test.e2e.expected import delays_by_origin_quarter, delays_from_report, source_frames
+from test.e2e.expected import delays_from_report
 
 READ_BACK = "from local.__main__ import main; main(['read-back'])"
 
 
 def read_back(stack) -> dict:
     return json.loads(stack.python_in("snowflake-setup", READ_BACK).strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def expected():
-    frames = source_frames()
-    return {
-        "delays": delays_by_origin_quarter(frames["flights"]),
-        "raw_counts": {f"raw.nycflights.{name}": len(frame) for name, frame in frames.items()},
-    }
 
 
 @pytest.fixture(scope="module")

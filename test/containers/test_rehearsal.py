@@ -11,7 +11,7 @@ import pytest
 
 from deploy.containers.engine import progress as say
 from deploy.rehearsal import run
-from test.e2e.expected import delays_by_origin_quarter, delays_from_report, source_frames
+from test.e2e.expected import delays_from_report
 
 SOAK_SECONDS = 60
 
@@ -25,15 +25,6 @@ def rehearsal(request, engine, images, bases, tmp_path_factory) -> run.ProfileRe
     result = profile.run()
     run.print_table(result, say)
     return result
-
-
-@pytest.fixture(scope="module")
-def expected():
-    frames = source_frames()
-    return {
-        "delays": delays_by_origin_quarter(frames["flights"]),
-        "raw_counts": {f"raw.nycflights.{name}": len(frame) for name, frame in frames.items()},
-    }
 
 
 def test_every_check_of_the_profile_passes(rehearsal):
