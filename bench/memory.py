@@ -9,7 +9,7 @@ from pathlib import Path
 from local.airflow_env import COMPONENTS
 from local.processes import running_pid
 from local.settings import Settings
-from local.stack import EMULATORS
+from local.stack import SERVICES
 
 
 def _children(pid: int) -> list[int]:
@@ -45,7 +45,7 @@ def stack_pss_by_component(settings: Settings) -> dict[str, float]:
     """MB of PSS per stack process, children included (LocalExecutor workers, trigger runner)."""
     return {
         name: sum(_pss_kb(pid) for pid in _tree(running_pid(settings, name))) / 1024
-        for name in (*EMULATORS, *COMPONENTS)
+        for name in (*SERVICES, *COMPONENTS)
     }
 
 

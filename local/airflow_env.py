@@ -1,4 +1,4 @@
-"""Environment of the local Airflow processes: LocalExecutor, SQLite, the emulators' connections.
+"""Environment of the local Airflow processes: LocalExecutor, PostgreSQL, the emulators.
 
 DAG code never learns it is local: it sees the `snowflake_default` and `aws_default`
 connections, which here point at the emulators.
@@ -12,7 +12,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from local import shared_secrets
+from local import metadata_db, shared_secrets
 from local.settings import HOST, LANDING_BUCKET, REPO, Settings
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -139,9 +139,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("LOCAL_STACK_PARALLELISM", "3"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            # Four processes and their tasks write to one SQLite file: wait up to 30 s for its
-            # lock (default 5 s) rather than fail a request with "database is locked".
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}?timeout=30",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db.url(settings),
             **{var: shared[name] for name, var in shared_secrets.AIRFLOW_ENV.items()},
             "AIRFLOW__API__HOST": HOST,
             "AIRFLOW__API__PORT": str(settings.api_port),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -53,8 +54,15 @@ def process_identity(settings: Settings, name: str) -> str | None:
     return f"{pid}:{_start_time(pid)}" if pid else None
 
 
-def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> int:
-    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log."""
+def start(
+    settings: Settings,
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    user: pwd.struct_passwd | None = None,
+) -> int:
+    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log.
+    `user`: run it as that user (only root can; PostgreSQL refuses to run as root)."""
     settings.pid_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -66,10 +74,17 @@ def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -
         stderr=subprocess.STDOUT,
         start_new_session=True,
         cwd=settings.state_dir,
+        user=user.pw_uid if user else None,
+        group=user.pw_gid if user else None,
+        extra_groups=[] if user else None,
     )
     log.close()
     _pid_file(settings, name).write_text(f"{proc.pid}\n{_start_time(proc.pid)}\n")
     return proc.pid
+
+
+# SIGTERM asks PostgreSQL to wait for its clients to leave; SIGINT is its fast shutdown.
+STOP_SIGNALS = {"postgres": signal.SIGINT}
 
 
 def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
@@ -77,12 +92,12 @@ def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
     pid = running_pid(settings, name)
     if pid is None:
         return False
-    for sig, wait in ((signal.SIGTERM, timeout / 2), (signal.SIGTERM, timeout / 2)):
+    for _ in range(2):
         try:
-            os.killpg(pid, sig)
+            os.killpg(pid, STOP_SIGNALS.get(name, signal.SIGTERM))
         except ProcessLookupError:
             break
-        if _wait_gone(pid, wait):
+        if _wait_gone(pid, timeout / 2):
             break
     else:
         with contextlib.suppress(ProcessLookupError):

@@ -22,6 +22,7 @@ class Settings:
     s3_port: int
     snowflake_port: int
     api_port: int
+    postgres_port: int
 
     @property
     def s3_endpoint(self) -> str:
@@ -58,7 +59,13 @@ class Settings:
     @classmethod
     def on_free_ports(cls, state_dir: Path) -> Settings:
         """A stack of its own beside any other: state in `state_dir`, ports the OS had free."""
-        return cls(state_dir, s3_port=free_port(), snowflake_port=free_port(), api_port=free_port())
+        return cls(
+            state_dir,
+            s3_port=free_port(),
+            snowflake_port=free_port(),
+            api_port=free_port(),
+            postgres_port=free_port(),
+        )
 
     def as_env(self) -> dict[str, str]:
         """The LOCAL_STACK_* variables that make `load()` (in any process) return these settings."""
@@ -67,6 +74,7 @@ class Settings:
             "LOCAL_STACK_S3_PORT": str(self.s3_port),
             "LOCAL_STACK_SNOWFLAKE_PORT": str(self.snowflake_port),
             "LOCAL_STACK_API_PORT": str(self.api_port),
+            "LOCAL_STACK_POSTGRES_PORT": str(self.postgres_port),
         }
 
 
@@ -84,4 +92,5 @@ def load() -> Settings:
         s3_port=int(env.get("LOCAL_STACK_S3_PORT", "18555")),
         snowflake_port=int(env.get("LOCAL_STACK_SNOWFLAKE_PORT", "18443")),
         api_port=int(env.get("LOCAL_STACK_API_PORT", "8080")),
+        postgres_port=int(env.get("LOCAL_STACK_POSTGRES_PORT", "15432")),
     )

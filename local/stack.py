@@ -13,7 +13,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local import processes
+from local import metadata_db, processes
 from local.airflow_api import AirflowAPI
 from local.airflow_env import (
     COMPONENTS,
@@ -26,6 +26,8 @@ from local.settings import HOST, LANDING_BUCKET, REPO, Settings
 from local.tls import ensure_certificates
 
 EMULATORS = ("s3", "snowflake")
+# The servers Airflow stands on: the emulators and its metadata DB; stopped after Airflow.
+SERVICES = (*EMULATORS, metadata_db.NAME)
 DAG_IDS = ("snowflake_raw", "snowflake_analytics")
 
 
@@ -51,9 +53,10 @@ def _emulator_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_emulators(settings: Settings, echo=print) -> None:
-    """Start the emulators that are not running, side by side, then wait for their ports."""
+def start_services(settings: Settings, echo=print) -> None:
+    """Start the emulators and PostgreSQL where not running, side by side, then wait for them."""
     ensure_certificates(settings.tls_dir)
+    db_pid = metadata_db.start(settings)
     started = []
     for name, port in (("s3", settings.s3_port), ("snowflake", settings.snowflake_port)):
         if pid := processes.running_pid(settings, name):
@@ -76,6 +79,9 @@ def start_emulators(settings: Settings, echo=print) -> None:
             settings.log_dir / f"{name}.log",
         )
         echo(f"  {name:<14} started (pid {pid}) on {HOST}:{port}")
+    metadata_db.wait_ready(settings)
+    state = f"started (pid {db_pid})" if db_pid else "already running"
+    echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")
 
 
 def s3_client(settings: Settings):
@@ -118,7 +124,8 @@ def prepare_data(settings: Settings, echo=print) -> None:
 def migrate(settings: Settings, echo=print) -> None:
     env = airflow_env(settings)
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    stamp = settings.airflow_home / ".migrated"
+    # Kept in the cluster's folder: a new cluster is migrated again.
+    stamp = metadata_db.data_dir(settings) / "airflow-migrated"
     if stamp.exists():
         return
     echo("  migrating the Airflow metadata DB (first run only)")
@@ -222,7 +229,7 @@ class StackProcessDied(RuntimeError):
 def up(settings: Settings, echo=print) -> AirflowAPI:
     """Start what is not running and prepare the data; Airflow boots while the data is landed."""
     steps = [
-        ("emulators", lambda: start_emulators(settings, echo)),
+        ("emulators and PostgreSQL", lambda: start_services(settings, echo)),
         ("airflow", lambda: start_airflow(settings, echo)),
         ("sample data and Snowflake setup", lambda: prepare_data(settings, echo)),
         ("api-server healthy", lambda: wait_for_airflow(settings)),
@@ -237,7 +244,7 @@ def up(settings: Settings, echo=print) -> AirflowAPI:
 
 def down(settings: Settings, echo=print) -> int:
     stopped = 0
-    for name in (*reversed(COMPONENTS), *reversed(EMULATORS)):
+    for name in (*reversed(COMPONENTS), *reversed(SERVICES)):
         pid = processes.running_pid(settings, name)
         if processes.stop(settings, name):
             stopped += 1
@@ -246,4 +253,4 @@ def down(settings: Settings, echo=print) -> int:
 
 
 def status(settings: Settings) -> dict[str, int | None]:
-    return {name: processes.running_pid(settings, name) for name in (*EMULATORS, *COMPONENTS)}
+    return {name: processes.running_pid(settings, name) for name in (*SERVICES, *COMPONENTS)}

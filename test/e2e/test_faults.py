@@ -99,7 +99,7 @@ def test_s3_unreachable_gives_a_clear_error_retries_and_keeps_no_partial_state(
     assert "Failure using stage area" in log and "not because of the data" in log
     assert data.raw_counts(snowflake, config) == before  # nothing partial
 
-    stack_mod.start_emulators(settings, echo=lambda _line: None)
+    stack_mod.start_services(settings, echo=lambda _line: None)
     s3.create_bucket(Bucket=LANDING_BUCKET)
     for key, body in landed.items():
         data.put(s3, key, body)
