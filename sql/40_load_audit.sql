@@ -1,5 +1,6 @@
--- One row per file per COPY INTO (and one per failed COPY), written by snowflake_raw.
-CREATE TABLE IF NOT EXISTS raw.ops.load_audit (
+-- One row per file per COPY INTO (and one per failed COPY), written by snowflake_raw
+-- (`audit_table` in sources.yml).
+CREATE TABLE IF NOT EXISTS {{ audit_table }} (
     dag_run_id VARCHAR,
     source VARCHAR,
     file VARCHAR,

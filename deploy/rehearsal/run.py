@@ -505,11 +505,13 @@ class ProfileRehearsal:
 
     def _figures(self) -> str:
         from local import samples
+        from snowflake_pipeline.config import load_config  # on sys.path once `local` is imported
 
         output = self._one_shot("read-back", ["python", "-m", "local", "read-back"], {})
         figures = json.loads(output.strip().splitlines()[-1])
         self.result.figures.update(figures)
-        expected = {f"raw.nycflights.{k}": v for k, v in samples.source_rows().items()}
+        raw_schema = load_config().raw_schema
+        expected = {f"{raw_schema}.{k}": v for k, v in samples.source_rows().items()}
         counts = {k: v for k, v in figures["counts"].items() if k in expected}
         if counts != expected:
             raise TaskFailed(f"raw row counts {counts} differ from the sources' {expected}")

@@ -16,6 +16,7 @@ from bench.isolated_stack import free_port
 from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
 from deploy.containers.engine import progress as say
+from snowflake_pipeline.config import load_config
 from test.e2e.expected import delays_by_origin_quarter, source_frames
 
 STATE_DIR = engine_mod.DEFAULT_STATE_DIR
@@ -109,7 +110,8 @@ def stack(engine, env_file, api_port):
 def expected():
     """The figures compose and the rehearsal must read back, computed from the source files."""
     frames = source_frames()
+    raw_schema = load_config().raw_schema
     return {
         "delays": delays_by_origin_quarter(frames["flights"]),
-        "raw_counts": {f"raw.nycflights.{name}": len(frame) for name, frame in frames.items()},
+        "raw_counts": {f"{raw_schema}.{name}": len(frame) for name, frame in frames.items()},
     }

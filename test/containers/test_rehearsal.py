@@ -11,6 +11,7 @@ import pytest
 
 from deploy.containers.engine import progress as say
 from deploy.rehearsal import run
+from snowflake_pipeline.config import load_config
 from test.e2e.expected import delays_from_report
 
 SOAK_SECONDS = 60
@@ -37,6 +38,7 @@ def test_every_check_of_the_profile_passes(rehearsal):
 def test_the_figures_equal_the_independent_computation(rehearsal, expected):
     figures = rehearsal.figures
     assert figures["runs"] == {"snowflake_raw": "success", "snowflake_analytics": "success"}
-    raw = {k: v for k, v in figures["counts"].items() if k.startswith("raw.nycflights.")}
+    raw_schema = load_config().raw_schema
+    raw = {k: v for k, v in figures["counts"].items() if k.startswith(f"{raw_schema}.")}
     assert raw == expected["raw_counts"]
     assert delays_from_report(figures["delays"]) == expected["delays"]

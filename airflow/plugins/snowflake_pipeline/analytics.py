@@ -97,16 +97,22 @@ def render(text: str, this: str, config: PipelineConfig, schema: str, tables, wh
     return rendered, tuple(dict.fromkeys(refs)), tuple(dict.fromkeys(sources))
 
 
-def load_analytics(config: PipelineConfig, dags_dir: str | Path = DAGS_DIR) -> AnalyticsLayer:
-    """Read analytics.yml and every table's SQL; raise ConfigError naming the file and table."""
+def load_declaration(dags_dir: str | Path = DAGS_DIR) -> AnalyticsDeclaration:
+    """Read and validate analytics.yml alone (no SQL); raise ConfigError naming the file."""
     path = analytics_file(dags_dir)
     try:
-        declared = AnalyticsDeclaration.model_validate(read_yaml(path))
+        return AnalyticsDeclaration.model_validate(read_yaml(path))
     except ValidationError as exc:
         problems = "\n".join(
             f"  - key {'.'.join(str(p) for p in e['loc'])!r}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"{path}: invalid analytics config:\n{problems}") from None
+
+
+def load_analytics(config: PipelineConfig, dags_dir: str | Path = DAGS_DIR) -> AnalyticsLayer:
+    """Read analytics.yml and every table's SQL; raise ConfigError naming the file and table."""
+    path = analytics_file(dags_dir)
+    declared = load_declaration(dags_dir)
     sql_dir = Path(dags_dir) / "sql"
     undeclared = {p.stem for p in sql_dir.glob("*.sql")} - set(declared.tables)
     if undeclared:
