@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pwd
 import secrets
-import stat
 import subprocess
 from pathlib import Path
 
@@ -22,9 +20,8 @@ from local.settings import HOST, Settings
 NAME = "postgres"
 DATABASE = "airflow"
 USER = "airflow"
-# PostgreSQL refuses to run as root: when the stack runs as root (CI), the server runs as this
-# system user, created on first use.
-SYSTEM_USER = "airflow-pg"
+# Who we are inside the server's user namespace when we run as root (any uid but 0).
+NAMESPACE_UID = 1000
 # Small and fast is what a one-user metadata DB needs; the defaults are sized for a server.
 SERVER_OPTIONS = {
     "listen_addresses": HOST,
@@ -61,68 +58,38 @@ def url(settings: Settings, driver: str = "postgresql") -> str:
     return f"{driver}://{USER}:{password(settings)}@{HOST}:{settings.postgres_port}/{DATABASE}"
 
 
-def _server_user() -> pwd.struct_passwd | None:
-    """Who runs the server: us, or SYSTEM_USER when we are root."""
+def _not_as_root(argv: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root. As root (CI), run it in a user namespace of its own in
+    which we are an ordinary user: it keeps our files and their permissions, needs no system user
+    and no change to any folder's mode."""
     if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        useradd = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
-        subprocess.run(  # noqa: S603 - fixed argv
-            [*useradd, SYSTEM_USER],
-            check=True,
-            capture_output=True,
-        )
-        return pwd.getpwnam(SYSTEM_USER)
+        return argv
+    return [
+        "unshare",
+        "--user",
+        f"--map-user={NAMESPACE_UID}",
+        f"--map-group={NAMESPACE_UID}",
+        *argv,
+    ]
 
 
-def _let_traverse(path: Path) -> None:
-    """Add only the search bit for others on `path`'s parents, so the server user reaches it
-    (a clone in a 0700 temp folder would otherwise hide the cluster and the binaries)."""
-    for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH)
-
-
-def _init_cluster(settings: Settings, user: pwd.struct_passwd | None) -> None:
+def _init_cluster(settings: Settings) -> None:
     data = data_dir(settings)
     if (data / "PG_VERSION").exists():
         return
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     pwfile = settings.state_dir / "postgres.initdb-password"
-    pwfile.write_text(password(settings))
-    pwfile.chmod(0o600)
-    if user:
-        _let_traverse(data)
-        _let_traverse(bin_dir())
-        for path in (data, pwfile):
-            os.chown(path, user.pw_uid, user.pw_gid)
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password(settings))
+    initdb = [
+        str(bin_dir() / "initdb"),
+        *("--pgdata", str(data), "--username", USER, "--pwfile", str(pwfile)),
+        *("--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C", "--no-sync"),
+    ]
     try:
         result = subprocess.run(  # noqa: S603 - binaries of the installed pgserver wheel
-            [
-                str(bin_dir() / "initdb"),
-                "--pgdata",
-                str(data),
-                "--username",
-                USER,
-                "--pwfile",
-                str(pwfile),
-                "--auth",
-                "scram-sha-256",
-                "--encoding",
-                "UTF8",
-                "--locale",
-                "C",
-                "--no-sync",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            user=user.pw_uid if user else None,
-            group=user.pw_gid if user else None,
-            extra_groups=[] if user else None,
+            _not_as_root(initdb), capture_output=True, text=True, check=False
         )
     finally:
         pwfile.unlink(missing_ok=True)
@@ -140,14 +107,13 @@ def start(settings: Settings) -> int | None:
             f"port {settings.postgres_port} on {HOST} is taken by another program; "
             "set LOCAL_STACK_POSTGRES_PORT to a free port"
         )
-    user = _server_user()
-    _init_cluster(settings, user)
+    _init_cluster(settings)
     options = {**SERVER_OPTIONS, "port": str(settings.postgres_port)}
     argv = [str(bin_dir() / "postgres"), "-D", str(data_dir(settings))]
     for key, value in options.items():
         argv += ["-c", f"{key}={value}"]
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}
-    return processes.start(settings, NAME, argv, env, user=user)
+    return processes.start(settings, NAME, _not_as_root(argv), env)
 
 
 def _connect(settings: Settings, database: str):

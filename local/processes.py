@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import signal
 import socket
 import subprocess
@@ -54,15 +53,8 @@ def process_identity(settings: Settings, name: str) -> str | None:
     return f"{pid}:{_start_time(pid)}" if pid else None
 
 
-def start(
-    settings: Settings,
-    name: str,
-    argv: list[str],
-    env: dict[str, str],
-    user: pwd.struct_passwd | None = None,
-) -> int:
-    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log.
-    `user`: run it as that user (only root can; PostgreSQL refuses to run as root)."""
+def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> int:
+    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log."""
     settings.pid_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -74,9 +66,6 @@ def start(
         stderr=subprocess.STDOUT,
         start_new_session=True,
         cwd=settings.state_dir,
-        user=user.pw_uid if user else None,
-        group=user.pw_gid if user else None,
-        extra_groups=[] if user else None,
     )
     log.close()
     _pid_file(settings, name).write_text(f"{proc.pid}\n{_start_time(proc.pid)}\n")

@@ -32,9 +32,13 @@ def test_server_runs_from_the_wheel_with_its_cluster_in_the_state_folder(server)
     assert Path(argv[0]) == metadata_db.bin_dir() / "postgres"
     assert argv[argv.index("-D") + 1] == str(settings.state_dir / "postgres")
     assert (settings.state_dir / "postgres" / "PG_VERSION").read_text().strip() == "16"
-    # PostgreSQL refuses root: as root the server runs as its own system user.
-    uid = os.stat(f"/proc/{pid}").st_uid
-    assert uid != 0 and (uid == os.geteuid() or os.geteuid() == 0)
+    # The cluster's files are ours, and so is the server (seen from outside); as root it runs in
+    # a user namespace of its own, where it is not root (PostgreSQL refuses to run as root).
+    assert os.stat(settings.state_dir / "postgres" / "PG_VERSION").st_uid == os.geteuid()
+    assert os.stat(f"/proc/{pid}").st_uid == os.geteuid()
+    if os.geteuid() == 0:
+        inside_uid, outside_uid, _ = Path(f"/proc/{pid}/uid_map").read_text().split()
+        assert (int(inside_uid), int(outside_uid)) == (metadata_db.NAMESPACE_UID, 0)
 
 
 def test_airflow_database_takes_the_stack_url_and_refuses_a_wrong_password(server):
