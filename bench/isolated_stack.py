@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from local import stack
-from local.settings import Settings, free_port
-
-__all__ = ["free_port", "isolated_stack"]  # free_port: test/containers takes it from here
+from local.settings import Settings
 
 
 @contextlib.contextmanager

@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from bench.isolated_stack import free_port
 from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
 from deploy.containers.engine import progress as say
+from local.settings import free_port
 from snowflake_pipeline.config import load_config
 from test.e2e.expected import delays_by_origin_quarter, source_frames
 

@@ -12,7 +12,7 @@ from local.settings import HOST, Settings
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    settings = Settings.on_free_ports(tmp_path_factory.mktemp("stack"))
+    settings = Settings.on_free_ports(tmp_path_factory.mktemp("metadata-db"))
     pid = metadata_db.start(settings)
     try:
         metadata_db.wait_ready(settings)
