@@ -731,8 +731,10 @@ def rehearse_profiles(
 
     if not side_by_side:
         return {name: one(i, name) for i, name in enumerate(names)}
+    # The longest first: the ECS executor's variant runs a worker task per Airflow task.
+    order = sorted(names, key=lambda name: VARIANTS[name][1] != "AwsEcsExecutor")
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="rehearsal") as pool:
-        futures = {name: pool.submit(one, i, name) for i, name in enumerate(names)}
+        futures = {name: pool.submit(one, order.index(name), name) for name in names}
         return {name: future.result() for name, future in futures.items()}
 
 
