@@ -9,7 +9,6 @@ file: rotating secrets on a running stack would lock the components out of each 
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -54,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     text = render(args.example.read_text())
     # created private (0600): it holds the secrets and, for a real account, credentials
-    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    shared_secrets.write_private(args.output, text)
     print(f"wrote {args.output} with new secrets (target: emulators; see docs/docker.md)")
     return 0
 

@@ -23,10 +23,7 @@ def _shared_secrets(settings: Settings) -> dict[str, str]:
     path = settings.state_dir / "secrets.json"
     if not path.exists():
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        values = shared_secrets.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(values, handle)
+        shared_secrets.write_private(path, json.dumps(shared_secrets.generate()))
     return json.loads(path.read_text())
 
 
@@ -52,9 +49,7 @@ def _snowflake_key(settings: Settings) -> tuple[Path, str]:
         )
         for target, content in ((path, pem), (secrets_path, passphrase.encode())):
             target.unlink(missing_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
+            shared_secrets.write_private(target, content)
     return path, secrets_path.read_text()
 
 

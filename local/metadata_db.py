@@ -16,6 +16,7 @@ from pathlib import Path
 
 from local import processes
 from local.settings import HOST, Settings
+from local.shared_secrets import write_private
 
 NAME = "postgres"
 DATABASE = "airflow"
@@ -47,9 +48,7 @@ def password(settings: Settings) -> str:
     path = settings.state_dir / "postgres.password"
     if not path.exists():
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(24))
+        write_private(path, secrets.token_urlsafe(24))
     return path.read_text()
 
 
@@ -79,9 +78,8 @@ def _init_cluster(settings: Settings) -> None:
         return
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     pwfile = settings.state_dir / "postgres.initdb-password"
-    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password(settings))
+    pwfile.unlink(missing_ok=True)  # left by an initdb that was interrupted
+    write_private(pwfile, password(settings))
     initdb = [
         str(bin_dir() / "initdb"),
         *("--pgdata", str(data), "--username", USER, "--pwfile", str(pwfile)),

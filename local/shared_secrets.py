@@ -7,7 +7,9 @@ Standard library only: docker/init_env.py runs before any virtualenv exists.
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+from pathlib import Path
 
 GENERATORS = {
     # a Fernet key is 32 random bytes, url-safe base64
@@ -27,3 +29,11 @@ AIRFLOW_ENV = {
 def generate() -> dict[str, str]:
     """Fresh values of every shared secret, by name."""
     return {name: make() for name, make in GENERATORS.items()}
+
+
+def write_private(path: Path, content: str | bytes) -> None:
+    """Create `path` readable by its owner only (0600) from the first byte; never overwrite."""
+    data = content.encode() if isinstance(content, str) else content
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
