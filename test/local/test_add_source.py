@@ -108,7 +108,7 @@ PARQUET_COLUMNS = [
         "VARCHAR",
         False,
         ["N1", "N2", "N3"],
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -179,8 +179,13 @@ def _line_of(stdout: str, name: str) -> str:
 def _assert_csv_entry(result, tmp_path, name, columns, fmt) -> None:
     entry = _entry(result)
     expected = [{"name": c[1], "type": c[2]} for c in columns]
-    assert entry == {"name": name, "prefix": f"{name}/", "format": fmt, "table": name,
-                     "columns": expected}  # fmt: skip
+    assert entry == {
+        "name": name,
+        "prefix": f"{name}/",
+        "format": fmt,
+        "table": name,
+        "columns": expected,
+    }
     source = _pasted(tmp_path, result.stdout, name)
     assert [(c.name, c.type, c.required) for c in source.columns] == [
         (c[1], c[2], False) for c in columns
