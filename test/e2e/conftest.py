@@ -1,8 +1,6 @@
-"""One isolated local stack for all end-to-end tests: the same code as `make run`, other ports.
+"""End-to-end tests on local stacks: the same code as `make run`, other ports.
 
-Modules run in the order of MODULE_ORDER: the first load is proven first, then the scenarios
-that break things (bad data, bad config, faults), then scale and secrets. Each scenario computes
-its expected totals from the files in the bucket, so it does not depend on what ran before.
+The modules run in the lanes of lanes.py (one stack per pytest-xdist worker), in lane order.
 """
 
 import os
@@ -14,23 +12,18 @@ import pytest
 
 from snowflake_pipeline import config as pipeline_config
 
-MODULE_ORDER = (
-    "test_pipeline",
-    "test_bad_data",
-    "test_bad_config",
-    "test_faults",
-    "test_scale",
-    "test_secrets",
-)
+from .lanes import MODULE_ORDER
 
 
 def pytest_collection_modifyitems(items):
+    here = str(Path(__file__).parent)
+
     def rank(item):
-        module = Path(str(item.fspath)).stem
+        module = item.path.stem
         return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
 
     # The end-to-end tests run last (they set the stack's environment), in MODULE_ORDER.
-    items.sort(key=lambda item: (item.fspath.dirname == str(Path(__file__).parent), rank(item)))
+    items.sort(key=lambda item: (str(item.path.parent) == here, rank(item)))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,28 @@
+"""The end-to-end modules in two lanes, each run on a stack of its own.
+
+Under `pytest -n 2` (`tox -e tests`) each lane goes to one worker (test/conftest.py schedules
+them), and so to the stack that worker starts; the tests mostly wait on Airflow's scheduling, so
+two stacks on two cores take little more than the longer lane. Without xdist the lanes run one
+after the other on one stack. Within a lane the first load is proven first, then the scenarios
+that break things; each scenario computes its expected totals from the files in the bucket.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+LANES = (
+    ("test_pipeline", "test_bad_data", "test_bad_config"),
+    ("test_faults", "test_secrets", "test_scale"),
+)
+MODULE_ORDER = tuple(module for lane in LANES for module in lane)
+E2E_DIR = "test/e2e"
+
+
+def lane_of(nodeid: str) -> str | None:
+    """'e2e-lane-N' for a test of an end-to-end module, None for any other test."""
+    path = PurePosixPath(nodeid.split("::", 1)[0])
+    if str(path.parent) != E2E_DIR:
+        return None
+    number = next((n for n, lane in enumerate(LANES, start=1) if path.stem in lane), 1)
+    return f"e2e-lane-{number}"
