@@ -119,7 +119,7 @@ def _serve_s3(args) -> int:
 
 
 def _serve_snowflake(args) -> int:
-    from local.snowflake_server import serve
+    from local.emulator.server import serve
 
     settings = settings_mod.load()
     serve(

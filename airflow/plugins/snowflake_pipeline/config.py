@@ -89,19 +89,64 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Compression(StrEnum):
+    auto = "auto"  # by the file's extension (.gz, .bz2, .zst), as Snowflake does
+    gzip = "gzip"
+    bz2 = "bz2"
+    zstd = "zstd"
+    none = "none"
+
+
+def _single_quoted_free(value: str) -> str:
+    if "'" in value or "\\" in value or not value.strip():
+        raise ValueError(f"{value!r} must be non-empty text without quotes or backslashes")
+    return value
+
+
+FormatText = Annotated[str, AfterValidator(_single_quoted_free)]
+# Options by the file types they apply to (Snowflake's FILE_FORMAT options of the same names).
+CSV_ONLY = {
+    "skip_header",
+    "field_delimiter",
+    "field_optionally_enclosed_by",
+    "null_if",
+    "date_format",
+    "timestamp_format",
+    "escape",
+    "encoding",
+}
+JSON_ONLY = {"strip_outer_array"}
+
+
 class FileFormat(Strict):
     type: FileType
+    compression: Compression = Compression.auto
     skip_header: int = Field(0, ge=0)
     field_delimiter: str = Field(",", min_length=1, max_length=1)
     field_optionally_enclosed_by: str | None = Field(None, min_length=1, max_length=1)
     null_if: tuple[str, ...] = ()
+    # Snowflake's format elements, e.g. YYYY/MM/DD or YYYY-MM-DD HH24:MI:SS (default AUTO).
+    date_format: FormatText | None = None
+    timestamp_format: FormatText | None = None
+    # The escape character of enclosed fields, e.g. '\\' (Snowflake's ESCAPE).
+    escape: str | None = Field(None, min_length=1, max_length=1)
+    encoding: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] | None = None  # e.g. ISO-8859-1
+    # The file is one JSON array of records: each element is a row (Snowflake's STRIP_OUTER_ARRAY).
+    strip_outer_array: bool = False
 
     @model_validator(mode="after")
-    def _csv_options_only_for_csv(self) -> FileFormat:
-        csv_only = {"skip_header", "field_delimiter", "field_optionally_enclosed_by", "null_if"}
-        used = csv_only & self.model_fields_set
-        if self.type is not FileType.csv and used:
-            raise ValueError(f"{', '.join(sorted(used))} only apply to type csv")
+    def _options_of_their_type(self) -> FileFormat:
+        for kind, only in ((FileType.csv, CSV_ONLY), (FileType.json, JSON_ONLY)):
+            used = only & self.model_fields_set
+            if self.type is not kind and used:
+                raise ValueError(f"{', '.join(sorted(used))} only apply to type {kind.value}")
+        if self.type is FileType.parquet and self.compression not in (
+            Compression.auto,
+            Compression.none,
+        ):
+            raise ValueError(
+                "parquet files carry their compression inside: remove 'compression' (or use auto)"
+            )
         return self
 
 
@@ -134,6 +179,22 @@ class Source(Strict):
     table: Identifier
     columns: tuple[Column, ...] = ()
     empty_files: EmptyFiles = EmptyFiles.fail
+    # Snowflake's PATTERN: a regular expression the whole path of a file must match to load,
+    # e.g. '.*[.]csv' to skip the _SUCCESS and manifest files exporters leave beside the data.
+    pattern: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _a_regular_expression(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if "'" in value or not value:
+            raise ValueError(f"{value!r} must be a non-empty regular expression without quotes")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
 
     @field_validator("prefix")
     @classmethod

@@ -26,6 +26,9 @@ _FILE_IN_ERROR = re.compile(r"File '([^']+)'")
 
 # Snowflake's error codes for data that cannot be loaded (parse, column count, conversion, NULL).
 DATA_ERROR_CODES = range(100000, 101000)
+# SQL compilation errors (001xxx, 002xxx): the statement itself was refused, e.g. a file format
+# option with a value Snowflake does not accept. Retrying cannot help; the sources file must change.
+STATEMENT_ERROR_CODES = range(1000, 3000)
 
 
 class SourceLoadError(Exception):
@@ -106,6 +109,12 @@ def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -
                     f"source {source.name!r}: COPY INTO {table} failed on {where}; nothing from "
                     f"this load was kept and earlier loads are intact. Fix or remove the file "
                     f"and re-run. Snowflake said: {message}"
+                ) from exc
+            if exc.errno in STATEMENT_ERROR_CODES:
+                raise SourceLoadError(
+                    f"source {source.name!r}: Snowflake refused COPY INTO {table} itself (not a "
+                    f"file, not the stage): check the source's format options in the sources "
+                    f"file; nothing was loaded. Snowflake said: {message}"
                 ) from exc
             raise StageUnavailableError(
                 f"source {source.name!r}: COPY INTO {table} from @{config.stage}/{source.prefix} "

@@ -6,7 +6,7 @@ The statements are real Snowflake SQL; the local emulator runs the very same tex
 
 from __future__ import annotations
 
-from snowflake_pipeline.config import FileFormat, FileType, PipelineConfig, Source
+from snowflake_pipeline.config import Compression, FileFormat, FileType, PipelineConfig, Source
 
 JSON_COLUMN = "src"
 
@@ -27,6 +27,10 @@ def render_create_table(config: PipelineConfig, source: Source) -> str:
 
 def render_file_format(fmt: FileFormat) -> str:
     options = [f"TYPE = {fmt.type.value.upper()}"]
+    if fmt.compression is not Compression.auto:
+        options.append(f"COMPRESSION = {fmt.compression.value.upper()}")
+    if fmt.type is FileType.json and fmt.strip_outer_array:
+        options.append("STRIP_OUTER_ARRAY = TRUE")
     if fmt.type is FileType.csv:
         options.append(f"SKIP_HEADER = {fmt.skip_header}")
         if fmt.field_delimiter != ",":
@@ -37,6 +41,9 @@ def render_file_format(fmt: FileFormat) -> str:
             )
         if fmt.null_if:
             options.append(f"NULL_IF = ({', '.join(_quote(v) for v in fmt.null_if)})")
+        for name in ("date_format", "timestamp_format", "escape", "encoding"):
+            if (value := getattr(fmt, name)) is not None:
+                options.append(f"{name.upper()} = {_quote(value)}")
     return f"({' '.join(options)})"
 
 
@@ -47,6 +54,8 @@ def render_copy_into(config: PipelineConfig, source: Source) -> str:
         f"FROM @{config.stage}/{source.prefix}",
         f"FILE_FORMAT = {render_file_format(source.format)}",
     ]
+    if source.pattern:
+        lines.append(f"PATTERN = {_quote(source.pattern)}")
     if source.format.type is FileType.parquet:
         lines.append("MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
     # One bad file aborts the whole statement, so a failed load leaves nothing half-loaded.
