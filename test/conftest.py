@@ -5,6 +5,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 if "AIRFLOW_HOME" not in os.environ:
     os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-test-home-")
     atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
@@ -12,6 +14,7 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the image's test stage runs without it
 def pytest_xdist_make_scheduler(config, log):
     """Under `pytest -n N`: each end-to-end lane to one worker, whole and in order (its worker
     starts the lane's stack); every other test load-balanced on its own. xdist's own loadgroup
