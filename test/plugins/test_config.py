@@ -157,3 +157,49 @@ def test_required_columns_and_empty_files_are_read(tmp_path, sample):
         "hour",
         "time_hour",
     ]
+
+
+# Landing-data options: (source index, format or source key, value, where, why).
+REFUSED_OPTIONS = [
+    (0, ("format", "compression"), "lzma", "key 'format.compression'", "'gzip', 'bz2'"),
+    (1, ("format", "strip_outer_array"), True, "key 'format'", "only apply to type json"),
+    (0, ("format", "date_format"), "YYYY", "key 'format'", "only apply to type csv"),
+    (4, ("format", "compression"), "gzip", "key 'format'", "carry their compression inside"),
+    (1, ("format", "date_format"), "YYYY'MM", "key 'format.date_format'", "without quotes"),
+    (1, ("format", "escape"), "ab", "key 'format.escape'", "at most 1 character"),
+    (1, ("format", "encoding"), "UTF8; DROP", "key 'format.encoding'", "should match"),
+    (1, ("pattern",), "([a-z]", "key 'pattern'", "is not a regular expression"),
+    (1, ("pattern",), ".*'; DROP", "key 'pattern'", "without quotes"),
+]
+
+
+@pytest.mark.parametrize(("index", "path", "bad", "where", "why"), REFUSED_OPTIONS)
+def test_landing_options_are_checked_at_parse_time(tmp_path, sample, index, path, bad, where, why):
+    target = sample["sources"][index]
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = bad
+    name = sample["sources"][index]["name"]
+    message = _error(tmp_path, sample)
+    (line,) = [line for line in message.splitlines() if f"source '{name}', {where}" in line]
+    assert why in line, message
+
+
+def test_landing_options_are_read(tmp_path, sample):
+    flights, weather = sample["sources"][0], sample["sources"][1]
+    flights["format"] |= {"strip_outer_array": True, "compression": "zstd"}
+    weather["format"] |= {"date_format": "YYYY/MM/DD", "escape": "\\", "encoding": "ISO-8859-1"}
+    weather["pattern"] = ".*[.]csv"
+    config = load_config(_write(tmp_path, sample))
+    assert (config.sources[0].format.strip_outer_array, config.sources[0].format.compression) == (
+        True,
+        "zstd",
+    )
+    fmt = config.sources[1].format
+    assert (fmt.date_format, fmt.escape, fmt.encoding, fmt.compression) == (
+        "YYYY/MM/DD",
+        "\\",
+        "ISO-8859-1",
+        "auto",
+    )
+    assert config.sources[1].pattern == ".*[.]csv"

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from snowflake_pipeline.audit import render_insert, rows_from_copy_result
-from snowflake_pipeline.config import load_config
+from snowflake_pipeline.config import Compression, load_config
 from snowflake_pipeline.load import file_named_in
 from snowflake_pipeline.sql_render import render_copy_into, render_create_table, render_file_format
 
@@ -83,3 +83,27 @@ def test_failed_file_is_found_in_snowflake_messages():
     )
     assert file_named_in(snowflake) == "flights/bad.json"
     assert file_named_in("Failure using stage area. Cause: [timed out]") is None
+
+
+def test_landing_options_render_as_snowflake_options():
+    flights = SOURCES["flights"].model_copy(
+        update={
+            "format": SOURCES["flights"].format.model_copy(
+                update={"strip_outer_array": True, "compression": Compression.gzip}
+            ),
+            "pattern": ".*part-[0-9]+[.]json",
+        }
+    )
+    assert render_copy_into(CONFIG, flights).splitlines() == [
+        "COPY INTO raw.nycflights.flights",
+        "FROM @raw.ops.landing/flights/",
+        "FILE_FORMAT = (TYPE = JSON COMPRESSION = GZIP STRIP_OUTER_ARRAY = TRUE)",
+        "PATTERN = '.*part-[0-9]+[.]json'",
+        "ON_ERROR = ABORT_STATEMENT",
+    ]
+    weather = SOURCES["weather"].format.model_copy(
+        update={"date_format": "YYYY/MM/DD", "escape": "\\", "encoding": "ISO-8859-1"}
+    )
+    assert render_file_format(weather).endswith(
+        "DATE_FORMAT = 'YYYY/MM/DD' ESCAPE = '\\\\' ENCODING = 'ISO-8859-1')"
+    )
