@@ -1,0 +1,118 @@
+"""Files as they really land, configured by the sources file only: a JSON export that is one
+array, gzip and zstd CSV under date-partitioned folders with a YYYY/MM/DD date column, and the
+_SUCCESS and manifest files an exporter leaves beside them (skipped by the source's pattern).
+
+The expected rows are the ones this test writes, not anything the pipeline computes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+
+import duckdb
+import pytest
+import yaml
+
+from local.processes import wait_until
+
+from . import data
+
+pytestmark = pytest.mark.e2e
+
+ARRAY = [{"id": i, "city": f"city-{i}", "tags": ["a", "b"][: i % 3]} for i in range(7)]
+DAYS = {
+    # key under the events prefix -> rows (id, day, amount); compression by the extension
+    "2024/05/01/part-0001.csv.gz": [(1, datetime.date(2024, 5, 1), 1.5), (2, None, 2.25)],
+    "2024/05/02/part-0001.csv.zst": [(3, datetime.date(2024, 5, 2), 3.0)],
+    "2024/05/03/part-0002.csv": [(4, datetime.date(2024, 12, 31), -4.75)],
+}
+LEFT_BESIDE = ("2024/05/01/_SUCCESS", "2024/05/02/_SUCCESS", "manifest.json")
+
+
+def _csv(rows) -> str:
+    lines = ["id,day,amount"]
+    lines += [f"{i},{d.strftime('%Y/%m/%d') if d else ''},{a}" for i, d, a in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _zstd_csv(rows, path) -> bytes:
+    """The same CSV as _csv, compressed with zstd (DuckDB writes zstd; Python 3.11 cannot)."""
+    days = [f"DATE '{d}'" if d else "NULL" for _, d, _ in rows]
+    values = ", ".join(f"({i}, {day}, {a})" for (i, _, a), day in zip(rows, days, strict=True))
+    duckdb.sql(
+        f"COPY (SELECT * FROM (VALUES {values}) t(id, day, amount)) TO '{path}' "
+        "(HEADER, DATEFORMAT '%Y/%m/%d', COMPRESSION zstd)"
+    )
+    return path.read_bytes()
+
+
+def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
+    stack, snowflake, s3, sources_file, tmp_path
+):
+    _, api = stack
+    config_data = yaml.safe_load(sources_file.read_text())
+    config_data["sources"] += [
+        {
+            "name": "e2e_array",
+            "prefix": "e2e_array/",
+            "format": {"type": "json", "strip_outer_array": True},
+            "table": "e2e_array",
+        },
+        {
+            "name": "e2e_events",
+            "prefix": "e2e_events/",
+            "format": {"type": "csv", "skip_header": 1, "date_format": "YYYY/MM/DD"},
+            "pattern": ".*/part-[0-9]+[.]csv([.](gz|zst))?",
+            "table": "e2e_events",
+            "columns": [
+                {"name": "id", "type": "INTEGER", "required": True},
+                {"name": "day", "type": "DATE"},
+                {"name": "amount", "type": "FLOAT"},
+            ],
+        },
+    ]
+    data.put(s3, "landing/e2e_array/export.json", json.dumps(ARRAY, indent=2))
+    for key, rows in DAYS.items():
+        text = _csv(rows)
+        if key.endswith(".gz"):
+            body = gzip.compress(text.encode())
+        elif key.endswith(".zst"):
+            body = _zstd_csv(rows, tmp_path / "part.csv.zst")
+        else:
+            body = text
+        data.put(s3, f"landing/e2e_events/{key}", body)
+    for key in LEFT_BESIDE:
+        data.put(s3, f"landing/e2e_events/{key}", "" if "_SUCCESS" in key else '{"files": 3}')
+
+    sources_file.write_text(yaml.safe_dump(config_data, sort_keys=False))
+    wait_until(
+        lambda: {"load_e2e_array", "load_e2e_events"} <= set(api.task_ids("snowflake_raw")),
+        120,
+        "the dag-processor to re-parse snowflake_raw with the new sources",
+        interval=2,
+    )
+    config = data.config_of(sources_file)
+    run = data.run_raw(api)
+
+    assert run.state == "success", run.tasks
+    with snowflake.cursor() as cur:
+        array = cur.execute(
+            f"SELECT src:id::INTEGER, src:city::VARCHAR FROM {config.raw_schema}.e2e_array "
+            "ORDER BY 1"
+        ).fetchall()
+        events = cur.execute(
+            f"SELECT id, day, amount FROM {config.raw_schema}.e2e_events ORDER BY id"
+        ).fetchall()
+        audited = cur.execute(
+            f"SELECT file, rows_loaded FROM {config.audit_table} "
+            "WHERE dag_run_id = %s AND source = 'e2e_events' AND status = 'LOADED'",
+            (run.run_id,),
+        ).fetchall()
+    assert array == [(r["id"], r["city"]) for r in ARRAY]
+    assert events == [row for rows in DAYS.values() for row in rows]
+    # Exactly the data files, each with its rows; nothing left beside them was read.
+    assert sorted((f.split("landing/e2e_events/")[-1], n) for f, n in audited) == sorted(
+        (key, len(rows)) for key, rows in DAYS.items()
+    )
