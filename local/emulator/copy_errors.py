@@ -110,7 +110,14 @@ def _is_storage_error(exc: Exception) -> bool:
 
     if type(exc) is duckdb.Error:
         return True
-    return isinstance(exc, duckdb.IOException | duckdb.HTTPException) and "parquet" not in str(exc)
+    if not isinstance(exc, duckdb.IOException | duckdb.HTTPException):
+        return False
+    # DuckDB reports a file it cannot decode (not parquet, not gzip, not zstd) as an IO error too:
+    # that is a bad file, which a retry cannot fix.
+    return not _CONTENT_ERROR.search(str(exc))
+
+
+_CONTENT_ERROR = re.compile(r"parquet|GZIP stream|frame descriptor|zstd|decompress", re.IGNORECASE)
 
 
 def _first_line(exc: Exception) -> str:

@@ -81,3 +81,29 @@ def test_the_recursive_listing_still_reports_an_unreachable_bucket_as_a_stage_er
     with pytest.raises(ProgrammingError, match=r"Failure using stage area") as error:
         cur.execute("COPY INTO raw.x.riots FROM @raw.x.landing/riots/ FILE_FORMAT = (TYPE = JSON)")
     assert error.value.errno == 91003
+
+
+@pytest.mark.parametrize(
+    ("file", "body", "options"),
+    [
+        ("f.csv.gz", b"a\n1\n", ""),  # named .gz, not gzip
+        ("f.csv", b"a\n1\n", "COMPRESSION = ZSTD"),  # said zstd, is not
+    ],
+)
+def test_a_file_that_cannot_be_decompressed_is_a_bad_file_not_a_stage_error(
+    session, tmp_path, file, body, options
+):
+    cur, _ = session
+    name = f"undecodable_{len(options)}"
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / file).write_bytes(body)
+    cur.execute(f"CREATE STAGE raw.x.{name} URL = 'file://{folder}/'")
+    cur.execute(f"CREATE TABLE raw.x.{name} (a INTEGER)")
+    with pytest.raises(ProgrammingError) as error:
+        cur.execute(
+            f"COPY INTO raw.x.{name} FROM @raw.x.{name} "
+            f"FILE_FORMAT = (TYPE = CSV SKIP_HEADER = 1 {options})"
+        )
+    assert error.value.errno // 1000 == 100, error.value.msg
+    assert f"File '{folder}/{file}'" in error.value.msg
