@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import signal
 import subprocess
 from pathlib import Path
 
@@ -111,7 +112,8 @@ def start(settings: Settings) -> int | None:
     for key, value in options.items():
         argv += ["-c", f"{key}={value}"]
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"}
-    return processes.start(settings, NAME, _not_as_root(argv), env)
+    # SIGTERM asks PostgreSQL to wait for its clients to leave; SIGINT is its fast shutdown.
+    return processes.start(settings, NAME, _not_as_root(argv), env, stop_signal=signal.SIGINT)
 
 
 def _connect(settings: Settings, database: str):

@@ -38,7 +38,7 @@ def running_pid(settings: Settings, name: str) -> int | None:
     path = _pid_file(settings, name)
     if not path.exists():
         return None
-    pid_text, _, started = path.read_text().partition("\n")
+    pid_text, started, *_ = [*path.read_text().splitlines(), ""]
     pid = int(pid_text)
     # Same PID and same start time: it is still our process, not a reused PID.
     if started.strip() and _start_time(pid) == started.strip() and not _is_zombie(pid):
@@ -53,8 +53,16 @@ def process_identity(settings: Settings, name: str) -> str | None:
     return f"{pid}:{_start_time(pid)}" if pid else None
 
 
-def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> int:
-    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log."""
+def start(
+    settings: Settings,
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    stop_signal: signal.Signals = signal.SIGTERM,
+) -> int:
+    """Start `argv` in its own session (so it can be stopped as a group); log to logs/<name>.log.
+
+    `stop_signal` is what `stop` sends first; it is recorded beside the PID."""
     settings.pid_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
@@ -68,12 +76,16 @@ def start(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -
         cwd=settings.state_dir,
     )
     log.close()
-    _pid_file(settings, name).write_text(f"{proc.pid}\n{_start_time(proc.pid)}\n")
+    _pid_file(settings, name).write_text(
+        f"{proc.pid}\n{_start_time(proc.pid)}\n{stop_signal.name}\n"
+    )
     return proc.pid
 
 
-# SIGTERM asks PostgreSQL to wait for its clients to leave; SIGINT is its fast shutdown.
-STOP_SIGNALS = {"postgres": signal.SIGINT}
+def _stop_signal(settings: Settings, name: str) -> signal.Signals:
+    """The signal recorded at start (SIGTERM for PID files written before it was recorded)."""
+    lines = _pid_file(settings, name).read_text().splitlines()
+    return signal.Signals[lines[2]] if len(lines) > 2 and lines[2] else signal.SIGTERM
 
 
 def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
@@ -81,9 +93,10 @@ def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
     pid = running_pid(settings, name)
     if pid is None:
         return False
+    first = _stop_signal(settings, name)
     for _ in range(2):
         try:
-            os.killpg(pid, STOP_SIGNALS.get(name, signal.SIGTERM))
+            os.killpg(pid, first)
         except ProcessLookupError:
             break
         if _wait_gone(pid, timeout / 2):
@@ -128,6 +141,11 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
     except (OSError, IndexError):
         return True
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    return not _is_zombie(pid)
 
 
 def port_open(port: int, host: str = HOST) -> bool:
