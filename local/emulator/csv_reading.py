@@ -144,8 +144,13 @@ _SNOWFLAKE_OPTIONS = {"COMPRESSION", "DATE_FORMAT", "TIMESTAMP_FORMAT", "ESCAPE"
 
 
 def _table_types(duck_conn, expr, current_database, current_schema) -> dict[str, str]:
-    """column0.. -> DuckDB type of each column of the COPY's target table, for read_csv."""
-    table = expr.this if expr.this.__class__.__name__ == "Table" else expr.this.this
+    """column0.. -> DuckDB type of each field of the file, for read_csv: the target table's
+    columns in order, or, for a COPY transformation, the column each `$N` goes to."""
+    from sqlglot import exp
+
+    from local.emulator.copy_transform import file_fields
+
+    table = expr.this if isinstance(expr.this, exp.Table) else expr.this.this
     name = ".".join(
         part for part in (table.catalog or current_database, table.db or current_schema, table.name)
     )
@@ -154,4 +159,13 @@ def _table_types(duck_conn, expr, current_database, current_schema) -> dict[str,
     except Exception:  # noqa: BLE001 - fakesnow reports a missing table itself
         return {}
     kinds = [("VARCHAR" if kind == "JSON" else kind) for _, kind, *_ in described]
-    return {f"column{i}": kind for i, kind in enumerate(kinds)}
+    source = expr.args["files"][0]
+    if not isinstance(source, exp.Subquery):
+        return {f"column{i}": kind for i, kind in enumerate(kinds)}
+    by_name = {column.upper(): kind for (column, *_), kind in zip(described, kinds, strict=True)}
+    targets = [column.name.upper() for column in expr.this.expressions]
+    fields = file_fields(source.this)
+    return {
+        f"column{n - 1}": by_name.get(targets[fields[n]], "VARCHAR") if n in fields else "VARCHAR"
+        for n in range(1, max(fields, default=0) + 1)
+    }

@@ -16,6 +16,7 @@ def install_patches() -> None:
     from local.emulator import (
         copy_errors,
         copy_pattern,
+        copy_transform,
         csv_reading,
         json_options,
         load_history,
@@ -24,6 +25,7 @@ def install_patches() -> None:
 
     load_history.install()
     recursive_listing.install()
+    copy_transform.install()
     csv_reading.install()
     json_options.install()
     copy_pattern.install()

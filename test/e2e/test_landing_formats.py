@@ -1,6 +1,7 @@
 """Files as they really land, configured by the sources file only: a JSON export that is one
 array, gzip and zstd CSV under date-partitioned folders with a YYYY/MM/DD date column, and the
-_SUCCESS and manifest files an exporter leaves beside them (skipped by the source's pattern).
+_SUCCESS and manifest files an exporter leaves beside them (skipped by the source's pattern);
+lineage columns that name each row's file and record number.
 
 The expected rows are the ones this test writes, not anything the pipeline computes.
 """
@@ -16,6 +17,8 @@ import pytest
 import yaml
 
 from local.processes import wait_until
+from local.samples import LANDING_PREFIX
+from local.settings import LANDING_BUCKET
 
 from . import data
 
@@ -59,6 +62,7 @@ def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
             "prefix": "e2e_array/",
             "format": {"type": "json", "strip_outer_array": True},
             "table": "e2e_array",
+            "lineage": True,
         },
         {
             "name": "e2e_events",
@@ -66,6 +70,7 @@ def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
             "format": {"type": "csv", "skip_header": 1, "date_format": "YYYY/MM/DD"},
             "pattern": ".*/part-[0-9]+[.]csv([.](gz|zst))?",
             "table": "e2e_events",
+            "lineage": True,
             "columns": [
                 {"name": "id", "type": "INTEGER", "required": True},
                 {"name": "day", "type": "DATE"},
@@ -99,19 +104,40 @@ def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
     assert run.state == "success", run.tasks
     with snowflake.cursor() as cur:
         array = cur.execute(
-            f"SELECT src:id::INTEGER, src:city::VARCHAR FROM {config.raw_schema}.e2e_array "
-            "ORDER BY 1"
+            "SELECT src:id::INTEGER, src:city::VARCHAR, _file_name, _file_row_number "
+            f"FROM {config.raw_schema}.e2e_array ORDER BY 1"
         ).fetchall()
         events = cur.execute(
-            f"SELECT id, day, amount FROM {config.raw_schema}.e2e_events ORDER BY id"
+            "SELECT id, day, amount, _file_name, _file_row_number, _loaded_at IS NOT NULL "
+            f"FROM {config.raw_schema}.e2e_events ORDER BY id"
+        ).fetchall()
+        flights_lineage = cur.execute(
+            "SELECT _file_name, COUNT(*), MIN(_file_row_number), MAX(_file_row_number) "
+            f"FROM {config.raw_schema}.flights GROUP BY 1"
         ).fetchall()
         audited = cur.execute(
             f"SELECT file, rows_loaded FROM {config.audit_table} "
             "WHERE dag_run_id = %s AND source = 'e2e_events' AND status = 'LOADED'",
             (run.run_id,),
         ).fetchall()
-    assert array == [(r["id"], r["city"]) for r in ARRAY]
-    assert events == [row for rows in DAYS.values() for row in rows]
+    # Each row names its file (its path in the stage) and its record number in that file.
+    assert array == [
+        (r["id"], r["city"], "e2e_array/export.json", n + 1) for n, r in enumerate(ARRAY)
+    ]
+    assert events == [
+        (*row, f"e2e_events/{key}", number, True)
+        for key, rows in DAYS.items()
+        for number, row in enumerate(rows, start=1)
+    ]
+    # The sample config's flights (lineage on): every file, each line numbered once.
+    flights = next(source for source in config.sources if source.name == "flights")
+    lines = {
+        key.removeprefix(LANDING_PREFIX): data.rows_in(
+            s3.get_object(Bucket=LANDING_BUCKET, Key=key)["Body"].read(), flights
+        )
+        for key in data.objects(s3, flights)
+    }
+    assert sorted(flights_lineage) == sorted((file, n, 1, n) for file, n in lines.items())
     # Exactly the data files, each with its rows; nothing left beside them was read.
     assert sorted((f.split("landing/e2e_events/")[-1], n) for f, n in audited) == sorted(
         (key, len(rows)) for key, rows in DAYS.items()

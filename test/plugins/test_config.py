@@ -203,3 +203,11 @@ def test_landing_options_are_read(tmp_path, sample):
         "auto",
     )
     assert config.sources[1].pattern == ".*[.]csv"
+
+
+def test_lineage_columns_may_not_clash_with_the_sources_columns(tmp_path, sample):
+    sample["sources"][1]["lineage"] = True
+    sample["sources"][1]["columns"][5]["name"] = "_loaded_at"
+    message = _error(tmp_path, sample)
+    (line,) = [line for line in message.splitlines() if "source 'weather'" in line]
+    assert "_loaded_at clash with the lineage columns" in line, message

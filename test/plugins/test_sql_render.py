@@ -6,7 +6,12 @@ from pathlib import Path
 from snowflake_pipeline.audit import render_insert, rows_from_copy_result
 from snowflake_pipeline.config import Compression, load_config
 from snowflake_pipeline.load import file_named_in
-from snowflake_pipeline.sql_render import render_copy_into, render_create_table, render_file_format
+from snowflake_pipeline.sql_render import (
+    render_add_lineage,
+    render_copy_into,
+    render_create_table,
+    render_file_format,
+)
 
 REPO = Path(__file__).parents[2]
 CONFIG = load_config(REPO / "airflow" / "dags" / "config" / "sources.yml")
@@ -14,10 +19,11 @@ SOURCES = {s.name: s for s in CONFIG.sources}
 
 
 def test_json_source_loads_into_one_variant_column():
-    assert render_create_table(CONFIG, SOURCES["flights"]) == (
+    flights = SOURCES["flights"].model_copy(update={"lineage": False})
+    assert render_create_table(CONFIG, flights) == (
         "CREATE TABLE IF NOT EXISTS raw.nycflights.flights (src VARIANT)"
     )
-    assert render_copy_into(CONFIG, SOURCES["flights"]).splitlines() == [
+    assert render_copy_into(CONFIG, flights).splitlines() == [
         "COPY INTO raw.nycflights.flights",
         "FROM @raw.ops.landing/flights/",
         "FILE_FORMAT = (TYPE = JSON)",
@@ -88,6 +94,7 @@ def test_failed_file_is_found_in_snowflake_messages():
 def test_landing_options_render_as_snowflake_options():
     flights = SOURCES["flights"].model_copy(
         update={
+            "lineage": False,
             "format": SOURCES["flights"].format.model_copy(
                 update={"strip_outer_array": True, "compression": Compression.gzip}
             ),
@@ -106,4 +113,41 @@ def test_landing_options_render_as_snowflake_options():
     )
     assert render_file_format(weather).endswith(
         "DATE_FORMAT = 'YYYY/MM/DD' ESCAPE = '\\\\' ENCODING = 'ISO-8859-1')"
+    )
+
+
+def test_lineage_is_a_copy_transformation_with_the_file_metadata():
+    config = CONFIG.model_copy(
+        update={"sources": tuple(s.model_copy(update={"lineage": True}) for s in CONFIG.sources)}
+    )
+    by_name = {s.name: s for s in config.sources}
+    lineage = "METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, METADATA$START_SCAN_TIME"
+    names = "_file_name, _file_row_number, _loaded_at"
+    flights = render_copy_into(config, by_name["flights"]).splitlines()
+    assert flights[:2] == [
+        f"COPY INTO raw.nycflights.flights (src, {names})",
+        f"FROM (SELECT $1, {lineage} FROM @raw.ops.landing/flights/)",
+    ]
+    weather = by_name["weather"]
+    fields = ", ".join(f"${i}" for i in range(1, len(weather.columns) + 1))
+    columns = ", ".join(c.name for c in weather.columns)
+    assert render_copy_into(config, weather).splitlines()[:2] == [
+        f"COPY INTO raw.nycflights.weather ({columns}, {names})",
+        f"FROM (SELECT {fields}, {lineage} FROM @raw.ops.landing/weather/)",
+    ]
+    planes = render_copy_into(config, by_name["planes"])
+    assert "$1:tailnum::VARCHAR" in planes and "MATCH_BY_COLUMN_NAME" not in planes
+    assert render_create_table(config, weather).endswith(
+        "_file_name VARCHAR, _file_row_number NUMBER(38,0), _loaded_at TIMESTAMP_LTZ)"
+    )
+    assert render_add_lineage(config, weather) == [
+        f"ALTER TABLE raw.nycflights.weather ADD COLUMN IF NOT EXISTS {column}"
+        for column in (
+            "_file_name VARCHAR",
+            "_file_row_number NUMBER(38,0)",
+            "_loaded_at TIMESTAMP_LTZ",
+        )
+    ]
+    assert (
+        render_add_lineage(CONFIG, SOURCES["weather"].model_copy(update={"lineage": False})) == []
     )

@@ -179,6 +179,9 @@ class Source(Strict):
     table: Identifier
     columns: tuple[Column, ...] = ()
     empty_files: EmptyFiles = EmptyFiles.fail
+    # Three more columns, filled by COPY: _file_name, _file_row_number, _loaded_at. Parquet
+    # columns are then read by their exact name in the file (a COPY transformation).
+    lineage: bool = False
     # Snowflake's PATTERN: a regular expression the whole path of a file must match to load,
     # e.g. '.*[.]csv' to skip the _SUCCESS and manifest files exporters leave beside the data.
     pattern: str | None = None
@@ -202,6 +205,18 @@ class Source(Strict):
         if value.startswith("/") or ".." in value.split("/"):
             raise ValueError(f"{value!r} must be a path inside the stage: no leading / and no ..")
         return value
+
+    @model_validator(mode="after")
+    def _lineage_names_are_free(self) -> Source:
+        taken = {"_file_name", "_file_row_number", "_loaded_at"} & {
+            c.name.lower() for c in self.columns
+        }
+        if self.lineage and taken:
+            raise ValueError(
+                f"column(s) {', '.join(sorted(taken))} clash with the lineage columns: rename "
+                "them or set lineage: false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _columns_match_format(self) -> Source:

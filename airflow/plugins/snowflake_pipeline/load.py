@@ -19,7 +19,11 @@ from snowflake_pipeline.audit import (
     rows_from_copy_result,
 )
 from snowflake_pipeline.config import EmptyFiles, PipelineConfig, Source
-from snowflake_pipeline.sql_render import render_copy_into, render_create_table
+from snowflake_pipeline.sql_render import (
+    render_add_lineage,
+    render_copy_into,
+    render_create_table,
+)
 
 # Snowflake names the file of a COPY error on a line of its own: File 'path', line N, ...
 _FILE_IN_ERROR = re.compile(r"File '([^']+)'")
@@ -86,6 +90,8 @@ def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -
     insert_audit = render_insert(config.audit_table)
     with closing(conn.cursor(DictCursor)) as cur:
         cur.execute(render_create_table(config, source))
+        for statement in render_add_lineage(config, source):
+            cur.execute(statement)
         try:
             cur.execute("BEGIN")
             cur.execute(render_copy_into(config, source))

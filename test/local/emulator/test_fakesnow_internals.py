@@ -16,6 +16,8 @@ from local.emulator.fakesnow_internals import FakesnowChanged, internal
         ("fakesnow.copy_into", "ReadJSON.read_expression", "json_options"),
         ("fakesnow.copy_into", "_params", "json_options"),
         ("fakesnow.copy_into", "parse_options", "json_options"),
+        ("fakesnow.copy_into", "_inserts", "copy_transform"),
+        ("fakesnow.cursor", "FakeSnowflakeCursor.check_db_and_schema", "copy_transform"),
     ],
 )
 def test_every_internal_a_patch_replaces_is_there(module, attribute, patch):
