@@ -30,9 +30,10 @@ _FILE_IN_ERROR = re.compile(r"File '([^']+)'")
 
 # Snowflake's error codes for data that cannot be loaded (parse, column count, conversion, NULL).
 DATA_ERROR_CODES = range(100000, 101000)
-# SQL compilation errors (001xxx, 002xxx): the statement itself was refused, e.g. a file format
-# option with a value Snowflake does not accept. Retrying cannot help; the sources file must change.
-STATEMENT_ERROR_CODES = range(1000, 3000)
+# The statement itself refused (001xxx: syntax, an option value Snowflake does not accept):
+# retrying cannot help, the sources file must change. 002003 ("stage does not exist or not
+# authorized") is not among them: a stage or grant being (re)created is retried like an outage.
+STATEMENT_ERROR_CODES = range(1000, 2000)
 
 
 class SourceLoadError(Exception):
