@@ -28,7 +28,8 @@ def test_an_option_snowflake_refuses_fails_at_once_naming_it(account):
     bz2 = weather.model_copy(
         update={"format": weather.format.model_copy(update={"compression": Compression.bz2})}
     )
-    with pytest.raises(SourceLoadError, match=r"(?s)refused COPY INTO .*weather itself.*COMPRESSION = BZ2"):
+    refused = r"(?s)refused COPY INTO .*weather itself.*COMPRESSION = BZ2"
+    with pytest.raises(SourceLoadError, match=refused):
         load_source(snow.connect(), config, bz2, "run-1")
 
 
