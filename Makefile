@@ -38,7 +38,7 @@ add-source: $(STAMP)
 test: $(STAMP)
 	@$(VENV)/bin/tox run-parallel --parallel all --parallel-live
 
-# The inner loop (about 2 minutes): lint and every test but the end-to-end and container tiers.
+# The inner loop (about 1 minute): lint and every test but the end-to-end and container tiers.
 test-quick: $(STAMP)
 	@$(VENV)/bin/tox run -e lint,tests -- -q -m "not e2e"
 
