@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextvars
 import re
 
+from local.emulator.compression import duckdb_compression
 from local.emulator.copy_errors import unsupported
 from local.emulator.fakesnow_internals import internal, replace
 
 _csv_columns: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("csv_columns")
 
-# Snowflake's COMPRESSION values -> DuckDB's read_csv compression (None: by extension, as AUTO).
-COMPRESSIONS = {"AUTO": None, "AUTO_DETECT": None, "GZIP": "gzip", "ZSTD": "zstd", "NONE": "none"}
 # Snowflake's ENCODING names -> DuckDB's built-in encodings.
 ENCODINGS = {"UTF8": None, "UTF-8": None, "ISO-8859-1": "latin-1", "LATIN1": "latin-1"}
 ENCODINGS |= {"UTF16": "utf-16", "UTF-16": "utf-16"}
@@ -71,10 +70,7 @@ def _csv_options(options: dict) -> dict:
     """Pop the options fakesnow refuses; return them as DuckDB read_csv settings."""
     duck = {}
     if "COMPRESSION" in options:
-        value = str(options.pop("COMPRESSION")).upper()
-        if value not in COMPRESSIONS:
-            raise unsupported(f"COMPRESSION = {value}", "DuckDB reads gzip and zstd only")
-        duck["compression"] = COMPRESSIONS[value]
+        duck["compression"] = duckdb_compression(options.pop("COMPRESSION"))
     for option, setting in (("DATE_FORMAT", "dateformat"), ("TIMESTAMP_FORMAT", "timestampformat")):
         if option in options:
             duck[setting] = strptime_format(option, str(options.pop(option)))
@@ -96,10 +92,9 @@ def install() -> None:
     original_expression = read_csv.read_expression
 
     def handle_csv(options):
-        extra = _csv_options(dict(options))
-        reader = original_handle(
-            {k: v for k, v in options.items() if k.upper() not in _SNOWFLAKE_OPTIONS}
-        )
+        fakesnow_options = dict(options)
+        extra = _csv_options(fakesnow_options)  # takes out what fakesnow would refuse
+        reader = original_handle(fakesnow_options)
         reader.duckdb_options = extra
         return reader
 
@@ -138,9 +133,6 @@ def install() -> None:
     original_handle = replace("fakesnow.copy_into", "handle_csv", "csv_reading", handle_csv)
     read_csv.read_expression = read_csv_strictly
     original_copy = replace("fakesnow.cursor", "copy_into", "csv_reading", copy_into)
-
-
-_SNOWFLAKE_OPTIONS = {"COMPRESSION", "DATE_FORMAT", "TIMESTAMP_FORMAT", "ESCAPE", "ENCODING"}
 
 
 def _table_types(duck_conn, expr, current_database, current_schema) -> dict[str, str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from local.emulator.compression import duckdb_compression
 from local.emulator.copy_errors import unsupported
 from local.emulator.fakesnow_internals import internal, replace
 
-COMPRESSIONS = {"AUTO": None, "AUTO_DETECT": None, "GZIP": "gzip", "ZSTD": "zstd", "NONE": "none"}
 HONOURED = {"TYPE", "STRIP_OUTER_ARRAY", "COMPRESSION"}
 
 
@@ -48,11 +48,9 @@ def install() -> None:
         options = _json_options(expr, parse_options)
         if unknown := sorted(set(options) - HONOURED):
             raise unsupported(f"JSON FILE_FORMAT option {unknown[0]}", "not translated to DuckDB")
-        compression = str(options.get("COMPRESSION", "AUTO")).upper()
-        if compression not in COMPRESSIONS:
-            raise unsupported(f"COMPRESSION = {compression}", "DuckDB reads gzip and zstd only")
+        compression = duckdb_compression(options.get("COMPRESSION", "AUTO"))
         strip = str(options.get("STRIP_OUTER_ARRAY", "FALSE")).upper() in ("TRUE", "1")
-        copy_params.file_format = ReadJSONWithOptions(strip, COMPRESSIONS[compression])
+        copy_params.file_format = ReadJSONWithOptions(strip, compression)
         return copy_params
 
     original = replace("fakesnow.copy_into", "_params", "json_options", params)

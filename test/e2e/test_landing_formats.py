@@ -12,13 +12,13 @@ import datetime
 import gzip
 import json
 
-import duckdb
 import pytest
 import yaml
 
 from local.processes import wait_until
 from local.samples import LANDING_PREFIX
 from local.settings import LANDING_BUCKET
+from test.compressed import zstd
 
 from . import data
 
@@ -40,19 +40,8 @@ def _csv(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _zstd_csv(rows, path) -> bytes:
-    """The same CSV as _csv, compressed with zstd (DuckDB writes zstd; Python 3.11 cannot)."""
-    days = [f"DATE '{d}'" if d else "NULL" for _, d, _ in rows]
-    values = ", ".join(f"({i}, {day}, {a})" for (i, _, a), day in zip(rows, days, strict=True))
-    duckdb.sql(
-        f"COPY (SELECT * FROM (VALUES {values}) t(id, day, amount)) TO '{path}' "
-        "(HEADER, DATEFORMAT '%Y/%m/%d', COMPRESSION zstd)"
-    )
-    return path.read_bytes()
-
-
 def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
-    stack, snowflake, s3, sources_file, tmp_path
+    stack, snowflake, s3, sources_file
 ):
     _, api = stack
     config_data = yaml.safe_load(sources_file.read_text())
@@ -84,7 +73,7 @@ def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
         if key.endswith(".gz"):
             body = gzip.compress(text.encode())
         elif key.endswith(".zst"):
-            body = _zstd_csv(rows, tmp_path / "part.csv.zst")
+            body = zstd(text.encode())
         else:
             body = text
         data.put(s3, f"landing/e2e_events/{key}", body)

@@ -194,17 +194,20 @@ def _assert_csv_entry(result, tmp_path, name, columns, fmt) -> None:
     assert source.format.field_delimiter == fmt.get("field_delimiter", ",")
 
 
+# The format of a CSV with a header, quoted fields and MISSING for empty values.
+HEADED_CSV_FORMAT = {
+    "type": "csv",
+    "skip_header": 1,
+    "field_optionally_enclosed_by": '"',
+    "null_if": [MISSING, ""],
+}
+
+
 def test_csv_with_a_header(tmp_path):
     path = tmp_path / "routes.csv"
     path.write_text(_csv_text(CSV_COLUMNS))
     result = _add_source("--name", "routes", "--prefix", "routes/", path)
-    fmt = {
-        "type": "csv",
-        "skip_header": 1,
-        "field_optionally_enclosed_by": '"',
-        "null_if": [MISSING, ""],
-    }
-    _assert_csv_entry(result, tmp_path, "routes", CSV_COLUMNS, fmt)
+    _assert_csv_entry(result, tmp_path, "routes", CSV_COLUMNS, HEADED_CSV_FORMAT)
     first = result.stdout.splitlines()[0]
     rows = len(CSV_COLUMNS[0][3])
     assert first == f"  # add-source: {path}: {rows} data row(s) sampled (the whole file)"
@@ -229,13 +232,7 @@ def test_compressed_csv(tmp_path, suffix, codec):
         with pa.CompressedOutputStream(str(path), codec) as out:
             out.write(data)
     result = _add_source("--name", "routes", "--prefix", "routes/", path)
-    fmt = {
-        "type": "csv",
-        "skip_header": 1,
-        "field_optionally_enclosed_by": '"',
-        "null_if": [MISSING, ""],
-    }
-    _assert_csv_entry(result, tmp_path, "routes", CSV_COLUMNS, fmt)
+    _assert_csv_entry(result, tmp_path, "routes", CSV_COLUMNS, HEADED_CSV_FORMAT)
 
 
 def test_csv_without_header_and_another_delimiter(tmp_path):

@@ -2,11 +2,11 @@
 
 import datetime
 
-import duckdb
 import pytest
 from snowflake.connector.errors import ProgrammingError
 
 from local.emulator.csv_reading import strptime_format
+from test.compressed import zstd
 
 
 def _load(cur, tmp_path, name, file, body: bytes, columns: str, options: str) -> list[tuple]:
@@ -94,17 +94,12 @@ def test_escape_beside_the_default_null_if_is_refused_with_the_fix(session, tmp_
 
 def test_zstd_csv_loads(session, tmp_path):
     cur, _ = session
-    path = tmp_path / "src.csv.zst"
-    duckdb.sql(
-        f"COPY (SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, v)) TO '{path}' "
-        "(HEADER, COMPRESSION zstd)"
-    )
     rows = _load(
         cur,
         tmp_path,
         "zst",
         "f.csv.zst",
-        path.read_bytes(),
+        zstd(b"id,v\n1,a\n2,b\n"),
         "id INTEGER, v VARCHAR",
         "COMPRESSION = ZSTD",
     )

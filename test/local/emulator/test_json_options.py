@@ -3,9 +3,10 @@
 import gzip
 import json
 
-import duckdb
 import pytest
 from snowflake.connector.errors import ProgrammingError
+
+from test.compressed import zstd
 
 RECORDS = [{"a": i, "b": f"x{i}"} for i in range(5)]
 
@@ -31,20 +32,11 @@ def test_strip_outer_array_loads_one_row_per_element(session, tmp_path):
     assert _load(cur, tmp_path, "arr", {"f.json": body}, "STRIP_OUTER_ARRAY = TRUE") == _expected()
 
 
-def _zstd_json(records, path) -> bytes:
-    """Newline-delimited JSON compressed with zstd (DuckDB writes it; Python 3.11 cannot)."""
-    values = ", ".join(f"({r['a']}, '{r['b']}')" for r in records)
-    table = f"(SELECT * FROM (VALUES {values}) t(a, b))"
-    duckdb.sql(f"COPY {table} TO '{path}' (FORMAT json, COMPRESSION zstd)")
-    return path.read_bytes()
-
-
 def test_gzip_and_zstd_files_load_by_extension_and_by_option(session, tmp_path):
     cur, _ = session
     lines = "".join(json.dumps(r) + "\n" for r in RECORDS).encode()
-    first = lines.split(b"\n", 1)[0] + b"\n"
-    zstd = _zstd_json(RECORDS[1:], tmp_path / "rest.json.zst")
-    files = {"a.json.gz": gzip.compress(first), "b.json.zst": zstd}
+    first, rest = lines.split(b"\n", 1)
+    files = {"a.json.gz": gzip.compress(first + b"\n"), "b.json.zst": zstd(rest)}
     assert _load(cur, tmp_path, "auto_comp", files, "") == _expected()
     named = {"c.data": gzip.compress(lines)}
     assert _load(cur, tmp_path, "gz_opt", named, "COMPRESSION = GZIP") == _expected()
