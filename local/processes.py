@@ -38,10 +38,9 @@ def running_pid(settings: Settings, name: str) -> int | None:
     path = _pid_file(settings, name)
     if not path.exists():
         return None
-    pid_text, started, *_ = [*path.read_text().splitlines(), ""]
-    pid = int(pid_text)
+    pid, started, _ = _recorded(path)
     # Same PID and same start time: it is still our process, not a reused PID.
-    if started.strip() and _start_time(pid) == started.strip() and not _is_zombie(pid):
+    if started and _start_time(pid) == started and alive(pid):
         return pid
     path.unlink(missing_ok=True)
     return None
@@ -82,10 +81,10 @@ def start(
     return proc.pid
 
 
-def _stop_signal(settings: Settings, name: str) -> signal.Signals:
-    """The signal recorded at start (SIGTERM for PID files written before it was recorded)."""
-    lines = _pid_file(settings, name).read_text().splitlines()
-    return signal.Signals[lines[2]] if len(lines) > 2 and lines[2] else signal.SIGTERM
+def _recorded(path: Path) -> tuple[int, str, signal.Signals]:
+    """PID, start time and stop signal of a PID file (SIGTERM where none was recorded)."""
+    pid, started, stop_signal, *_ = [*path.read_text().split(), "", "", ""]
+    return int(pid), started, signal.Signals[stop_signal] if stop_signal else signal.SIGTERM
 
 
 def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
@@ -93,7 +92,7 @@ def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
     pid = running_pid(settings, name)
     if pid is None:
         return False
-    first = _stop_signal(settings, name)
+    _, _, first = _recorded(_pid_file(settings, name))
     for _ in range(2):
         try:
             os.killpg(pid, first)
