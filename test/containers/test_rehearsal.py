@@ -1,5 +1,5 @@
-"""`make rehearse` inside `make test`: every profile's task definitions (and the ECS executor's
-worker task definition) run as ECS would run them.
+"""`make rehearse` inside `make test`: every task definition the templates declare runs as ECS
+would run it.
 
 The same code as `python -m deploy rehearse` on the tier's engine and images, with a shorter
 soak (`make rehearse` soaks 300 s). Figures are compared with the independent computation.
@@ -16,23 +16,39 @@ from test.e2e.expected import delays_from_report
 
 SOAK_SECONDS = 60
 
+# prod-ecs runs the prod profile's four service task definitions (the same ones `prod` runs; only
+# the scheduler's executor setting differs) plus the ECS executor's worker task definition; dev
+# runs the combined task with LocalExecutor. `prod` adds only LocalExecutor under the prod
+# scheduler's limits, a third set of CPU-bound containers on a 2-core runner: `make rehearse`
+# covers it.
+TIER_VARIANTS = ("dev", "prod-ecs")
+
 
 @pytest.fixture(scope="module")
 def rehearsals(engine, images, bases, tmp_path_factory) -> dict[str, run.ProfileResult]:
-    """Every variant, side by side (each on its own network with its own moto): the tier's
-    longest part takes about as long as its longest variant."""
+    """The tier's variants, side by side (each on its own network with its own moto): the
+    tier's longest part takes about as long as its longest variant."""
     work = tmp_path_factory.mktemp("rehearsals")
     results = run.rehearse_profiles(
-        engine, images, bases.postgres, list(run.VARIANTS), work, SOAK_SECONDS, say, True
+        engine, images, bases.postgres, list(TIER_VARIANTS), work, SOAK_SECONDS, say, True
     )
     for result in results.values():
         run.print_table(result, say)
     return results
 
 
-@pytest.fixture(params=list(run.VARIANTS))
+@pytest.fixture(params=TIER_VARIANTS)
 def rehearsal(request, rehearsals) -> run.ProfileResult:
     return rehearsals[request.param]
+
+
+def test_the_tier_runs_every_task_definition():
+    """Every profile and executor `make deploy` offers is in the tier, but for prod's
+    LocalExecutor, whose task definitions prod-ecs runs."""
+    profiles = {run.VARIANTS[name][0] for name in TIER_VARIANTS}
+    executors = {run.VARIANTS[name][1] for name in TIER_VARIANTS}
+    assert profiles == {profile for profile, _ in run.VARIANTS.values()}
+    assert executors == {executor for _, executor in run.VARIANTS.values()}
 
 
 def test_every_check_of_the_profile_passes(rehearsal):
