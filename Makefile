@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop status test test-quick lint snowflake-setup add-source clean
+.PHONY: run stop status test test-quick lint snowflake-setup add-source land clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "==> installing pinned dependencies into $(VENV) (uv)"
@@ -28,6 +28,11 @@ status: $(STAMP)
 
 snowflake-setup: $(STAMP)
 	@$(PY) -m local snowflake-setup
+
+# Land a file under a source's prefix on the running stack; its S3 event starts snowflake_raw,
+# which is followed to its result, e.g. FILE=weather-2014.csv SOURCE=weather.
+land: $(STAMP)
+	@$(PY) -m local land "$(FILE)" --source "$(SOURCE)"
 
 # A sources.yml entry inferred from a sample file, e.g. ARGS="--name routes routes.csv.gz".
 add-source: $(STAMP)

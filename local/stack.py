@@ -13,7 +13,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local import metadata_db, processes
+from local import landing_events, metadata_db, processes
 from local.airflow_api import AirflowAPI
 from local.airflow_env import (
     COMPONENTS,
@@ -79,6 +79,9 @@ def start_services(settings: Settings, echo=print) -> None:
             settings.log_dir / f"{name}.log",
         )
         echo(f"  {name:<14} started (pid {pid}) on {HOST}:{port}")
+    # The queue exists before the triggerer polls it; the bucket notifies it once the samples
+    # have landed (prepare_data).
+    landing_events.create_queue(settings.s3_endpoint)
     metadata_db.wait_ready(settings)
     state = f"started (pid {db_pid})" if db_pid else "already running"
     echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")
@@ -105,6 +108,9 @@ def prepare_data(settings: Settings, echo=print) -> None:
     s3 = s3_client(settings)
     counts = samples.land(s3, LANDING_BUCKET, echo=echo)
     echo(f"  sample files: {counts['uploaded']} landed, {counts['present']} already there")
+    # After the samples, so that `make run`'s own run loads them; whether the DAG listens to the
+    # queue is the sources file's choice (events:), as on AWS, where the stack always creates it.
+    landing_events.ensure(settings.s3_endpoint, samples.LANDING_PREFIX, echo)
     # Re-applying is safe but costs seconds; skip it while the same emulator process already has
     # exactly these files applied (a restarted emulator forgets its stages, so it gets them again).
     stamp = settings.state_dir / "snowflake-setup.applied"

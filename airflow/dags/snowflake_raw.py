@@ -1,8 +1,10 @@
 """snowflake_raw: load every source of config/sources.yml from the S3 stage into raw tables.
 
-Sources load independently (one task each). Once all have loaded, the raw tables that got new rows
-are published as Asset events, which schedule snowflake_analytics; a run that loaded nothing new
-publishes none. The config is validated here, at parse time.
+It runs on the landing bucket's events (files that land start it; only their sources load), on
+the config's schedule, or both; or when triggered. Sources load independently (one task each).
+Once all have loaded, the raw tables that got new rows are published as Asset events, which
+schedule snowflake_analytics; a run that loaded nothing new publishes none. The config is
+validated here, at parse time.
 """
 
 from __future__ import annotations
@@ -12,20 +14,23 @@ from pathlib import Path
 from airflow.sdk import DAG
 
 from snowflake_pipeline.config import load_config, sources_file
-from snowflake_pipeline.dag_defaults import DEFAULT_ARGS, START_DATE
+from snowflake_pipeline.dag_defaults import DEFAULT_ARGS
+from snowflake_pipeline.events import raw_schedule
 from snowflake_pipeline.raw_tasks import load_task, publish_task
 
-CONFIG = load_config(sources_file(Path(__file__).parent))
+SOURCES_FILE = sources_file(Path(__file__).parent)
+CONFIG = load_config(SOURCES_FILE)
 
 with DAG(
     dag_id="snowflake_raw",
     description="COPY INTO raw tables from the S3 landing stage, one task per configured source",
-    schedule=CONFIG.schedule,
-    start_date=START_DATE,
+    schedule=raw_schedule(CONFIG, SOURCES_FILE),
+    # No start_date: a safety schedule's first run is its next time, not the latest past one
+    # (which would load everything beside the first run that events or `make run` start).
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["snowflake", "raw"],
     doc_md=__doc__,
 ):
-    publish_task([load_task(CONFIG, source) for source in CONFIG.sources])
+    publish_task(CONFIG, [load_task(CONFIG, source) for source in CONFIG.sources])

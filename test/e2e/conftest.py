@@ -4,11 +4,11 @@ The modules run in the lanes of lanes.py (one stack per pytest-xdist worker), in
 """
 
 import os
-import shutil
 from contextlib import closing
 from pathlib import Path
 
 import pytest
+import yaml
 
 from snowflake_pipeline import config as pipeline_config
 
@@ -28,9 +28,14 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def sources_file(tmp_path_factory) -> Path:
-    """A copy of the DAGs' sources file that the stack reads; tests may change it."""
+    """A copy of the DAGs' sources file that the stack reads; tests may change it. Without the
+    events and the safety schedule: each scenario starts the runs it follows (test_events turns
+    events on for its own)."""
+    config = yaml.safe_load(pipeline_config.sources_file().read_text())
+    config.pop("events", None)
+    config["schedule"] = None
     path = tmp_path_factory.mktemp("config") / "sources.yml"
-    shutil.copy(pipeline_config.sources_file(), path)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 

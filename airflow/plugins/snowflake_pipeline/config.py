@@ -233,12 +233,27 @@ class Source(Strict):
         return self
 
 
+class Events(Strict):
+    """snowflake_raw started by the landing bucket's S3 ObjectCreated notifications, which an
+    SQS queue holds (its URL: the environment variable PIPELINE_EVENT_QUEUE_URL) and Airflow's
+    triggerer polls. Each poll takes up to max_messages x batches messages: one DAG run for them."""
+
+    # Where the stage's URL points inside the bucket: event keys start with it.
+    stage_path: str = Field(default="landing/", pattern=r"^([A-Za-z0-9_\-.]+/)*$")
+    aws_connection_id: str = "aws_default"
+    max_messages: int = Field(default=10, ge=1, le=10)  # SQS returns at most 10 per call
+    batches: int = Field(default=3, ge=1, le=10)
+    poll_seconds: float = Field(default=2, gt=0, le=300)
+
+
 class PipelineConfig(Strict):
     stage: ObjectName
     raw_schema: SchemaName
     audit_table: ObjectName
     connection_id: str = "snowflake_default"
+    # cron or preset (a safety schedule beside events), or null
     schedule: str | None = None
+    events: Events | None = None
     sources: tuple[Source, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -82,6 +82,7 @@ class LoadSummary:
     files_skipped: int  # loaded by an earlier run
     rows_loaded: int
     files_failed: int = 0  # skipped as bad (on_error: skip_file)
+    files: tuple[str, ...] = ()  # loaded by this COPY
 
     def __str__(self) -> str:
         failed = f", {self.files_failed} bad file(s) skipped" if self.files_failed else ""
@@ -161,6 +162,7 @@ def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -
         files_skipped=len(audit) - len(loaded) - len(failed),
         rows_loaded=sum(r.rows_loaded for r in loaded),
         files_failed=len(failed),
+        files=tuple(r.file for r in loaded),
     )
     if failed:
         raise PartialLoadError(summary, failed, config.audit_table)

@@ -1,0 +1,204 @@
+"""Event-driven loads on the running stack: moto's S3 notifies a moto SQS queue, the triggerer's
+AssetWatcher starts snowflake_raw, and the run loads only the sources whose prefixes got files.
+
+No test here triggers a run: every run followed is one the landing events started. Expected rows
+are the ones written here; a file's rows are its lines (one header).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+
+from local import landing_events, pipeline, processes
+from local import stack as stack_mod
+from local.processes import wait_until
+from local.samples import LANDING_PREFIX
+
+from . import data
+from .test_bad_data import csv, keyed, weather
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = {"stage_path": LANDING_PREFIX, "poll_seconds": 1}
+QUIET = lambda _line: None  # noqa: E731
+
+
+@pytest.fixture(scope="module")
+def events_on(stack, sources_file):
+    """events: on in the stack's sources file, an empty queue and the bucket's notification (a
+    moto restarted by another scenario forgets it); the file as it was afterwards."""
+    settings, api = stack
+    url = landing_events.ensure(settings.s3_endpoint, LANDING_PREFIX, QUIET)
+    landing_events.clients(settings.s3_endpoint)[1].purge_queue(QueueUrl=url)
+    original = sources_file.read_text()
+    config = yaml.safe_load(original)
+    config["events"] = EVENTS
+    sources_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    wait_until(lambda: _watching(api), 120, "snowflake_raw scheduled on the landing events", 2)
+    yield url
+    sources_file.write_text(original)
+
+
+def _watching(api) -> bool:
+    dag = api.dag(pipeline.RAW) or {}
+    return "asset" in str(dag.get("timetable_summary") or dag.get("timetable_description")).lower()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _runs(api, dag_id: str, since: datetime) -> list[dict]:
+    return [
+        r for r in api.dag_runs(dag_id, limit=50) if datetime.fromisoformat(r["run_after"]) >= since
+    ]
+
+
+def _settled(api, since: datetime, quiet: float = 8) -> None:
+    """No raw or analytics run since `since` running or queued, now and `quiet` seconds later
+    (a run queued by a late event would show by then)."""
+
+    def idle() -> bool:
+        runs = _runs(api, pipeline.RAW, since) + _runs(api, pipeline.ANALYTICS, since)
+        return all(r["state"] in ("success", "failed") for r in runs)
+
+    wait_until(idle, 300, "the event runs to finish", 1)
+    time.sleep(quiet)
+    wait_until(idle, 300, "the event runs to finish", 1)
+
+
+def _event_run(api, since: datetime, known=frozenset()) -> list[pipeline.RunOutcome]:
+    run_id = pipeline.wait_for_event_run(api, since, 180, QUIET, known)
+    return pipeline.follow_through(api, run_id, 600, QUIET)
+
+
+def test_a_landed_file_loads_exactly_its_source_then_analytics_once(
+    stack, events_on, snowflake, s3, sources_file
+):
+    _, api = stack
+    config = data.config_of(sources_file)
+    before = data.raw_counts(snowflake, config)
+    rows = weather(2041, 5)
+    since = _now()
+    data.put(s3, f"{LANDING_PREFIX}weather/e2e-event-2041.csv", csv("weather", rows))
+
+    raw, analytics = _event_run(api, since)
+
+    assert raw.state == "success", raw.tasks
+    loads = {t: s for t, s in raw.tasks.items() if t.startswith("load_")}
+    assert loads == {
+        f"load_{s.name}": "success" if s.name == "weather" else "skipped" for s in config.sources
+    }
+    assert api.dag_run(pipeline.RAW, raw.run_id)["run_type"] == "asset_triggered"
+    table = f"{config.raw_schema}.weather"
+    assert data.raw_counts(snowflake, config) == {**before, table: before[table] + len(rows)}
+    assert analytics.state == "success", analytics.tasks
+    _settled(api, since)
+    assert len(_runs(api, pipeline.ANALYTICS, since)) == 1
+    assert len(_runs(api, pipeline.RAW, since)) == 1
+
+
+def test_a_burst_of_files_gives_a_few_runs_and_loads_every_file_once(
+    stack, events_on, snowflake, s3, sources_file
+):
+    _, api = stack
+    config = data.config_of(sources_file)
+    table = f"{config.raw_schema}.airports"
+    before = data.raw_counts(snowflake, config)[table]
+    burst = 200
+    since = _now()
+    for i, row in enumerate(keyed("airports", "ZE", burst)):
+        data.put(s3, f"{LANDING_PREFIX}airports/burst/e2e-{i:03d}.csv", csv("airports", [row]))
+    wait_until(
+        lambda: data.raw_counts(snowflake, config)[table] == before + burst,
+        300,
+        f"the {burst} landed airports files to be loaded",
+        2,
+    )
+    _settled(api, since)
+
+    assert data.raw_counts(snowflake, config)[table] == before + burst
+    assert data.files_loaded_twice(snowflake, config) == []
+    runs = _runs(api, pipeline.RAW, since)
+    assert all(r["run_type"] == "asset_triggered" for r in runs)
+    # Each trigger event takes up to max_messages x batches messages; runs queued behind a
+    # running one merge their events. Never one run per file.
+    assert 1 <= len(runs) <= math.ceil(burst / (10 * 3)) + 1, [r["dag_run_id"] for r in runs]
+
+
+def test_a_lost_message_is_made_good_and_waiting_messages_survive_the_triggerer(
+    stack, events_on, snowflake, s3, sources_file
+):
+    settings, api = stack
+    config = data.config_of(sources_file)
+    sqs = landing_events.clients(settings.s3_endpoint)[1]
+    before = data.raw_counts(snowflake, config)
+    assert processes.stop(settings, "triggerer")
+    since = _now()
+    lost, later = weather(2042, 3), weather(2043, 2)
+    airlines = keyed("airlines", "ZL", 2)
+    data.put(s3, f"{LANDING_PREFIX}weather/e2e-lost.csv", csv("weather", lost))
+    sqs.purge_queue(QueueUrl=events_on)  # its message is gone: at-most-once delivery
+    data.put(s3, f"{LANDING_PREFIX}weather/e2e-later.csv", csv("weather", later))
+    data.put(s3, f"{LANDING_PREFIX}airlines/e2e-later.csv", csv("airlines", airlines))
+    time.sleep(5)
+    assert _runs(api, pipeline.RAW, since) == []  # nobody polls: the messages wait
+    stack_mod.start_airflow(settings, QUIET)
+
+    raw = _event_run(api, since)[0]
+
+    assert raw.state == "success", raw.tasks
+    assert {t for t, s in raw.tasks.items() if s == "success" and t.startswith("load_")} == {
+        "load_weather",
+        "load_airlines",
+    }
+    weather_table, airlines_table = (f"{config.raw_schema}.{n}" for n in ("weather", "airlines"))
+    expected = {
+        **before,
+        weather_table: before[weather_table] + len(lost) + len(later),  # the lost file too
+        airlines_table: before[airlines_table] + len(airlines),
+    }
+    _settled(api, since)
+    assert data.raw_counts(snowflake, config) == expected
+    assert data.files_loaded_twice(snowflake, config) == []
+
+
+def test_test_events_keys_outside_every_prefix_and_deleted_files_change_nothing(
+    stack, events_on, snowflake, s3, sources_file
+):
+    settings, api = stack
+    config = data.config_of(sources_file)
+    sqs = landing_events.clients(settings.s3_endpoint)[1]
+    before = data.raw_counts(snowflake, config)
+    assert processes.stop(settings, "triggerer")
+    since = _now()
+    test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "landing"}
+    sqs.send_message(QueueUrl=events_on, MessageBody=json.dumps(test_event))
+    data.put(s3, f"{LANDING_PREFIX}no_such_source/e2e.csv", "a,b\n1,2\n")
+    deleted = f"{LANDING_PREFIX}planes/e2e-deleted.parquet"
+    data.put(s3, deleted, b"not parquet at all")
+    data.delete(s3, deleted)
+    stack_mod.start_airflow(settings, QUIET)
+
+    raw = _event_run(api, since)[0]
+    _settled(api, since)
+
+    assert raw.state == "success", raw.tasks
+    loads = {t: s for t, s in raw.tasks.items() if t.startswith("load_")}
+    assert loads == {
+        f"load_{s.name}": "success" if s.name == "planes" else "skipped" for s in config.sources
+    }
+    assert data.raw_counts(snowflake, config) == before
+    assert _runs(api, pipeline.ANALYTICS, since) == []
+    published = data.task_log(api, raw.run_id, "publish_loaded_tables")
+    assert "Ignored 1 S3 test event" in published
+    assert f"Ignored {LANDING_PREFIX}no_such_source/e2e.csv: under no source's prefix" in published
+    planes = data.task_log(api, raw.run_id, "load_planes")
+    assert f"Not loaded by this COPY: {deleted}" in planes
+    data.delete(s3, f"{LANDING_PREFIX}no_such_source/e2e.csv")
