@@ -1,4 +1,4 @@
-"""Landed files start the raw load: the stage bucket's events and their queue."""
+"""Landed files start the raw load: the stage bucket's events, their queue, who may read it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import pytest
 
 from deploy.rehearsal.aws import pseudo_parameters
 from deploy.rehearsal.intrinsics import Resolver, World
+from deploy.templates import containers
+from deploy.templates import environment as env
 
 RETAINED = "airflow-stage-123456789012-us-east-1"
+QUEUE_URL = {"Fn::ImportValue": {"Fn::Sub": "${EnvironmentName}-EventQueueUrl"}}
+QUEUE_ARN = {"Fn::ImportValue": {"Fn::Sub": "${EnvironmentName}-EventQueueArn"}}
+READ_QUEUE = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
 
 def evaluated(rendered, value, **refs):
@@ -139,3 +144,88 @@ def test_queue_outputs(render):
     assert outputs["EventDeadLetterQueueArn"]["Value"] == {
         "Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]
     }
+
+
+# --- airflow.yml: the triggerer reads the queue; the DAGs learn its URL ------------------------
+VARIANTS = [("prod", {}), ("dev", {}), ("prod", {"Executor": "AwsEcsExecutor"})]
+
+
+@pytest.fixture(params=VARIANTS, ids=["prod", "dev", "prod-ecs"])
+def airflow(request, render):
+    profile, parameters = request.param
+    return render("airflow", profile, **parameters)
+
+
+def statements(rendered, role):
+    (policy,) = rendered.resources[role]["Properties"]["Policies"]
+    return policy["PolicyDocument"]["Statement"]
+
+
+def actions(statement):
+    found = statement["Action"]
+    return {found} if isinstance(found, str) else set(found)
+
+
+def test_only_the_triggerers_role_may_read_the_queue_and_only_that_queue(airflow):
+    roles = airflow.resources_of_type("AWS::IAM::Role")
+    with_sqs = {
+        (role, s["Sid"])
+        for role in roles
+        for policy in roles[role]["Properties"].get("Policies", [])
+        for s in policy["PolicyDocument"]["Statement"]
+        if any(a.startswith("sqs:") for a in actions(s))
+    }
+    assert with_sqs == {("TriggererTaskRole", "StageEventQueue")}
+    (queue,) = [
+        s for s in statements(airflow, "TriggererTaskRole") if s["Sid"] == "StageEventQueue"
+    ]
+    assert queue["Effect"] == "Allow" and actions(queue) == READ_QUEUE
+    assert queue["Resource"] == QUEUE_ARN
+    assert "Condition" not in queue
+
+
+def test_the_triggerers_role_is_the_task_role_plus_the_queue(airflow):
+    """A copy of TaskRole's policy in the template (the components share one role otherwise):
+    identical statements, the same trust, and the queue."""
+    triggerer = airflow.resources["TriggererTaskRole"]["Properties"]
+    task = airflow.resources["TaskRole"]["Properties"]
+    own = [s for s in statements(airflow, "TriggererTaskRole") if s["Sid"] != "StageEventQueue"]
+    assert own == statements(airflow, "TaskRole")
+    assert triggerer["AssumeRolePolicyDocument"] == task["AssumeRolePolicyDocument"]
+    assert triggerer["RoleName"] == {"Fn::Sub": "${EnvironmentName}-airflow-triggerer"}
+
+
+def test_the_triggerer_runs_with_its_role_and_the_others_without_it(airflow):
+    roles = {
+        name: task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+        for name, task in airflow.resources_of_type("AWS::ECS::TaskDefinition").items()
+    }
+    if airflow.parameters["Layout"] == "split":
+        expected = {
+            "ApiServerTaskDefinition": "TaskRole",
+            "SchedulerTaskDefinition": "TaskRole",
+            "DagProcessorTaskDefinition": "TaskRole",
+            "TriggererTaskDefinition": "TriggererTaskRole",
+        }
+    else:  # the combined task holds the triggerer: one role for its four containers
+        expected = {"CombinedTaskDefinition": "TriggererTaskRole"}
+    expected["MigrationTaskDefinition"] = "TaskRole"
+    if airflow.parameters["Executor"] == "AwsEcsExecutor":
+        expected["WorkerTaskDefinition"] = "WorkerTaskRole"
+    assert roles == expected
+
+
+def test_every_container_that_parses_or_runs_dags_gets_the_queue_url(airflow):
+    """The DAG's AssetWatcher reads PIPELINE_EVENT_QUEUE_URL at parse time: the dag-processor
+    parses, the scheduler and triggerer load the DAG, a worker parses the file it runs."""
+    parsing = {"scheduler", "dag-processor", "triggerer", "airflow-worker"}
+    found = containers(airflow)
+    if airflow.parameters["Executor"] != "AwsEcsExecutor":
+        parsing.discard("airflow-worker")
+    for name, definitions in found.items():
+        for container in definitions:
+            if name in parsing:
+                assert env(container)["PIPELINE_EVENT_QUEUE_URL"] == QUEUE_URL, name
+            else:  # the api-server and the migration parse no DAG file
+                assert "PIPELINE_EVENT_QUEUE_URL" not in env(container), name
+    assert parsing <= set(found)
