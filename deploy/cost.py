@@ -183,6 +183,22 @@ def _usage(profile: str, airflow: templates.Rendered, prices: dict[str, Any]) ->
     ]
 
 
+def _event_queue(storage: templates.Rendered, prices: dict[str, Any]) -> list[LineItem]:
+    """The stage's event queues cost only their requests: the triggerer's polling when idle."""
+    queues = storage.resources_of_type("AWS::SQS::Queue")
+    if not queues:
+        return []
+    receives = prices["idle_assumptions"]["sqs_receives_per_second"] * prices["hours_per_month"]
+    millions = receives * 3600 / 1e6
+    return [
+        LineItem(
+            "SQS event queue",
+            f"{len(queues)} queues, {millions:.2f}M idle polls/month",
+            millions * prices["sqs_requests_million"],
+        )
+    ]
+
+
 def estimate(profile: str, prices: dict[str, Any] | None = None) -> list[LineItem]:
     prices = prices or load_prices()
     rendered = render_profile(profile)
@@ -194,6 +210,7 @@ def estimate(profile: str, prices: dict[str, Any] | None = None) -> list[LineIte
         *_database(airflow, prices),
         *_service_discovery(airflow, prices),
         *_usage(profile, airflow, prices),
+        *_event_queue(rendered["storage"], prices),
     ]
 
 

@@ -30,13 +30,14 @@ class Clients:
     ecs: Any
     ec2: Any
     s3: Any
+    sqs: Any
 
     @classmethod
     def create(cls, session: Any, endpoint_url: str | None = None) -> Clients:
         def client(service: str) -> Any:
             return session.client(service, endpoint_url=endpoint_url)
 
-        names = ("sts", "cloudformation", "secretsmanager", "ssm", "ecr", "ecs", "ec2", "s3")
+        names = ("sts", "cloudformation", "secretsmanager", "ssm", "ecr", "ecs", "ec2", "s3", "sqs")
         return cls(**{name: client(name) for name in names})
 
 
@@ -236,14 +237,20 @@ def deploy(
             ("SnowflakeExternalId", inputs.snowflake_external_id, EXTERNAL_ID_PLACEHOLDER),
         )
     }
+    storage_values = storage_parameters(inputs, snowflake_trust, existing_bucket)
     actions["storage"], storage = stacks.deploy(
-        clients.cloudformation,
-        env_name,
-        "storage",
-        storage_parameters(inputs, snowflake_trust, existing_bucket),
-        say,
-        poll,
+        clients.cloudformation, env_name, "storage", storage_values, say, poll
     )
+    if existing_bucket:
+        # the stack notifies its queue of landed files only for a bucket it created
+        events = stage_bucket.ensure_event_notification(
+            clients.s3,
+            clients.sqs,
+            existing_bucket,
+            templates.Rendered(templates.load("storage"), storage_values),
+            account,
+        )
+        say(f"  {existing_bucket}: {events}")
 
     say("==> image")
     architecture = profiles.overrides(inputs.profile, "airflow")["CpuArchitecture"]

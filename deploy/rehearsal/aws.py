@@ -4,8 +4,8 @@ creates before the stacks (through the deploy code itself) plus what the stacks 
 moto evaluates the actions of identity policies: each container runs with credentials of its
 own task role (STS AssumeRole), and the "ECS agent" reads the Secrets with the execution role's,
 so an action the template forgot fails the rehearsal. What moto cannot check: resources (see
-`_actions_on_any_resource`), most conditions, resource policies (the bucket policy), and the
-ECS service principal of a trust (see `_ecs_agent_may_assume`).
+`_actions_on_any_resource`), most conditions, resource policies (the bucket and queue policies),
+and the ECS service principal of a trust (see `_ecs_agent_may_assume`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from deploy import airflow_secrets, templates
+from deploy import airflow_secrets, stage_bucket, templates
 from deploy.inputs import DeployInputs
 from deploy.rehearsal.intrinsics import Resolver, World
 
@@ -111,14 +111,27 @@ def create_deploy_secrets(endpoint: str, admin: Credentials, inputs: DeployInput
 def create_storage_stack(
     endpoint: str, admin: Credentials, storage: templates.Rendered, environment_name: str
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The storage stack's bucket and Snowflake role; its outputs and exports."""
+    """The storage stack's event queues, bucket (with its notification) and Snowflake role; its
+    outputs and exports."""
     world = World(pseudo_parameters(f"{environment_name}-storage"))
     resolver = Resolver(storage, world)
     resources = storage.resources
-    bucket = resolver.resolve(resources["StageBucket"]["Properties"]["BucketName"], "StageBucket")
+    create_queues(endpoint, admin, resolver, resources, world)
+    bucket_properties = resources["StageBucket"]["Properties"]
+    bucket = resolver.resolve(bucket_properties["BucketName"], "StageBucket")
     world.refs["StageBucket"] = bucket
     world.attributes["StageBucket.Arn"] = f"arn:{PARTITION}:s3:::{bucket}"
-    client("s3", endpoint, admin).create_bucket(Bucket=bucket)
+    s3 = client("s3", endpoint, admin)
+    s3.create_bucket(Bucket=bucket)
+    if "NotificationConfiguration" in bucket_properties:
+        # after the queue policies, as the template's DependsOn orders it
+        notification = resolver.resolve(bucket_properties["NotificationConfiguration"], bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": stage_bucket.queue_configurations(notification, "stack")
+            },
+        )
     repository = f"{environment_name}/airflow"
     world.refs["ImageRepository"] = repository
     world.attributes["ImageRepository.Arn"] = (
@@ -135,6 +148,52 @@ def create_storage_stack(
         if "Export" in output:
             exports[resolver.resolve(output["Export"]["Name"], name)] = value
     return outputs, exports
+
+
+def queue_url(name: str) -> str:
+    # what CloudFormation's Ref of a queue returns (moto finds a queue by the URL's last part)
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+
+
+def create_queues(
+    endpoint: str, admin: Credentials, resolver: Resolver, resources: dict, world: World
+) -> dict[str, str]:
+    """Every AWS::SQS::Queue with its attributes, then every AWS::SQS::QueuePolicy on its
+    queues; logical id -> URL, also the Ref."""
+    sqs = client("sqs", endpoint, admin)
+    queues = {name: r for name, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    for logical, queue in queues.items():  # names first: a redrive policy names its DLQ's ARN
+        name = resolver.resolve(queue["Properties"]["QueueName"], logical)
+        world.refs[logical] = queue_url(name)
+        world.attributes[f"{logical}.Arn"] = f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}"
+        world.attributes[f"{logical}.QueueName"] = name
+    # dead-letter queues first: moto refuses a redrive policy to a queue it does not have
+    for logical, queue in sorted(
+        queues.items(), key=lambda q: "RedrivePolicy" in q[1]["Properties"]
+    ):
+        properties = resolver.resolve(queue["Properties"], logical)
+        name = properties.pop("QueueName")
+        properties.pop("Tags", None)
+        sqs.create_queue(
+            QueueName=name, Attributes={k: _attribute(v) for k, v in properties.items()}
+        )
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::SQS::QueuePolicy":
+            continue
+        properties = resolver.resolve(resource["Properties"], logical)
+        for url in properties["Queues"]:
+            policy = json.dumps(properties["PolicyDocument"])
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    return {logical: world.refs[logical] for logical in queues}
+
+
+def _attribute(value: Any) -> str:
+    """A queue property as the SQS API takes it: JSON for a policy, lower case for a boolean."""
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def create_network(endpoint: str, admin: Credentials, environment_name: str) -> dict[str, str]:
@@ -228,7 +287,9 @@ def create_roles(
             iam.put_role_policy(
                 RoleName=name,
                 PolicyName=policy["PolicyName"],
-                PolicyDocument=json.dumps(_actions_on_any_resource(policy["PolicyDocument"])),
+                PolicyDocument=json.dumps(
+                    _sqs_batch_actions(_actions_on_any_resource(policy["PolicyDocument"]))
+                ),
             )
     return {logical: world.attributes[f"{logical}.Arn"] for logical in roles}
 
@@ -241,6 +302,27 @@ def _actions_on_any_resource(document: dict) -> dict:
     document = json.loads(json.dumps(document))
     for statement in document["Statement"]:
         statement["Resource"] = "*"
+    return document
+
+
+# AWS authorizes an SQS batch call by its single action; moto asks for the batch call's name.
+SQS_BATCH_ACTIONS = {
+    "sqs:SendMessage": "sqs:SendMessageBatch",
+    "sqs:DeleteMessage": "sqs:DeleteMessageBatch",
+    "sqs:ChangeMessageVisibility": "sqs:ChangeMessageVisibilityBatch",
+}
+
+
+def _sqs_batch_actions(document: dict) -> dict:
+    """On moto each statement granting an SQS action also grants its batch call, as AWS does
+    (the triggerer deletes the messages it received with DeleteMessageBatch)."""
+    document = json.loads(json.dumps(document))
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        batch = [SQS_BATCH_ACTIONS[a] for a in actions if a in SQS_BATCH_ACTIONS]
+        if batch:
+            statement["Action"] = [*actions, *batch]
     return document
 
 

@@ -132,11 +132,11 @@ class ProfileRehearsal:
         with self.check("make deploy's secrets and parameters (its own code)") as note:
             self._deploy_inputs()
             note.text = f"{airflow_secrets.core_secret_name(self.environment_name)}, SSM conn"
-        with self.check("stack resources on moto (roles, log groups, RDS secret, bucket)") as note:
+        with self.check("stack resources on moto (roles, logs, secrets, queues, bucket)") as note:
             self._stack_resources()
             note.text = (
                 f"{len(self.roles)} roles, {len(self.log_groups)} log groups, "
-                f"{len(self.secrets)} generated secrets"
+                f"{len(self.secrets)} generated secrets, the bucket's event queue"
             )
         with self.check("stand-ins: Postgres (RDS), fakesnow (Snowflake), landed samples"):
             self._stand_ins()

@@ -22,6 +22,8 @@ EXPECTED_FAILURES = {
     ("CKV2_AFS_4", "AWS::RDS::DBInstance.Db"),
     ("CKV2_AFS_4", "AWS::RDS::DBInstance.DbOff"),
     ("CKV2_AFS_5", "AWS::EC2::SecurityGroupIngress.OpenIngress"),
+    ("CKV2_AFS_6", "AWS::SQS::Queue.PlainQueue"),
+    ("CKV2_AFS_6", "AWS::SQS::Queue.QueueSseOff"),
 }
 CUSTOM_CHECKS = sorted({check for check, _ in EXPECTED_FAILURES})
 

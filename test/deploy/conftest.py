@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,11 +21,17 @@ REGION = "us-east-1"
 
 @pytest.fixture(scope="session")
 def moto_server():
+    yield from serve_moto()
+
+
+def serve_moto(env: dict[str, str] | None = None):
+    """A moto server process (with these extra environment variables) until the generator ends."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -58,6 +58,15 @@ def test_dev_has_no_nat_no_load_balancer_and_one_public_task():
     assert found["Public IPv4 of airflow"].usd_month == pytest.approx(0.005 * HOURS)
 
 
+def test_the_event_queue_costs_only_the_triggerers_polling():
+    """Two queues (events, dead letters): no charge per queue, SSE-SQS and S3's notifications
+    are free; the triggerer's idle receives, 0.6 a second, at $0.40 a million."""
+    for profile in ("prod", "dev"):
+        line = items_by_resource(profile)["SQS event queue"]
+        assert line.usd_month == pytest.approx(0.6 * HOURS * 3600 / 1e6 * 0.40)
+        assert line.detail.startswith("2 queues")
+
+
 def test_targets_prod_120_dev_45():
     # at the sizes `make rehearse` proved (issue: deploy rehearsal, defect 3)
     assert cost.total(cost.estimate("prod")) <= 120

@@ -79,6 +79,28 @@ def test_first_deploy_creates_secrets_connection_and_stacks(
         assert secret not in said
 
 
+def test_the_storage_stack_creates_the_event_queue_and_its_dead_letter_queue(
+    aws, stand_in_templates, deploy_env, migrations
+):
+    """storage.yml as is, on moto's CloudFormation. moto ignores a bucket's
+    NotificationConfiguration and has no AWS::SQS::QueuePolicy: test_events.py checks those, and
+    test_redeploy_after_destroy.py the events of an adopted bucket, which make deploy sets."""
+    run_deploy(aws, deploy_env, migrations)
+    attributes = {}
+    for name in ("airflow-stage-events", "airflow-stage-events-dlq"):
+        url = aws.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attributes[name] = aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+            "Attributes"
+        ]
+    queue, dead_letters = attributes.values()
+    assert queue["SqsManagedSseEnabled"] == dead_letters["SqsManagedSseEnabled"] == "true"
+    assert json.loads(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dead_letters["QueueArn"],
+        "maxReceiveCount": 5,
+    }
+    assert dead_letters["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+
+
 def test_second_run_with_nothing_changed_changes_nothing(
     aws, stand_in_templates, deploy_env, migrations
 ):

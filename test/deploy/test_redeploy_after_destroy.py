@@ -3,6 +3,9 @@ deletion and the stage bucket was retained with its data; the redeploy takes bot
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+
 from deploy import inputs, orchestrate, stage_bucket
 from deploy.airflow_secrets import core_secret_name
 
@@ -64,3 +67,70 @@ def test_the_first_deploy_creates_the_bucket(aws, stand_in_templates, deploy_env
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert parameters[stage_bucket.EXISTING_PARAMETER] == ""
     assert RETAINED_BUCKET in {b["Name"] for b in aws.s3.list_buckets()["Buckets"]}
+
+
+def landed_events(aws, queue_url):
+    """Keys of the ObjectCreated records on the queue (moto URL-encodes "/" in keys; S3 does not:
+    unquote_plus reads both). Received messages are deleted, as the trigger does."""
+    keys = []
+    while messages := aws.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
+        for message in messages:
+            for record in json.loads(message["Body"]).get("Records", []):  # none in s3:TestEvent
+                assert record["eventName"].startswith("ObjectCreated:")
+                keys.append(urllib.parse.unquote_plus(record["s3"]["object"]["key"]))
+            aws.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return keys
+
+
+def test_an_adopted_bucket_notifies_the_new_queue_and_keeps_its_other_notifications(
+    aws, stand_in_templates, deploy_env
+):
+    """CloudFormation cannot set a notification on a bucket it did not create: make deploy does,
+    replacing what an earlier stack left for the same queue (same name) and keeping the rest."""
+    deploy(aws, deploy_env)
+    destroy(aws)
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:airflow-stage-events"
+    other = aws.sqs.create_queue(QueueName="someone-elses-exports")["QueueUrl"]
+    other_arn = aws.sqs.get_queue_attributes(QueueUrl=other, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+
+    def on(arn, prefix, configuration_id):
+        return {
+            "Id": configuration_id,
+            "QueueArn": arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+        }
+
+    aws.s3.put_bucket_notification_configuration(
+        Bucket=RETAINED_BUCKET,
+        NotificationConfiguration={
+            # what an earlier stack left for its queue (then with another LandingPrefix), and
+            # someone else's
+            "QueueConfigurations": [
+                on(queue_arn, "incoming/", "left"),
+                on(other_arn, "exports/", "x"),
+            ]
+        },
+    )
+
+    said = deploy(aws, deploy_env)
+
+    assert f"{RETAINED_BUCKET}: landed-file events now go to {queue_arn}" in said
+    found = aws.s3.get_bucket_notification_configuration(Bucket=RETAINED_BUCKET)
+    assert sorted(found["QueueConfigurations"], key=lambda c: c["Id"]) == [
+        on(queue_arn, "landing/", stage_bucket.EVENTS_ID),
+        on(other_arn, "exports/", "x"),
+    ]
+    queue = aws.sqs.get_queue_url(QueueName="airflow-stage-events")["QueueUrl"]
+    landed_events(aws, queue)  # moto's s3:TestEvent
+    aws.s3.put_object(Bucket=RETAINED_BUCKET, Key="landing/flights/2013-02.json", Body=b"{}\n")
+    aws.s3.put_object(Bucket=RETAINED_BUCKET, Key="dags/pipeline.py", Body=b"# not landed\n")
+    assert landed_events(aws, queue) == ["landing/flights/2013-02.json"]
+    # a further deploy finds it in place and changes nothing
+    assert f"{RETAINED_BUCKET}: landed-file events already go to {queue_arn}" in deploy(
+        aws, deploy_env
+    )

@@ -1,0 +1,131 @@
+"""The rehearsal's stack resources on moto, without Docker: what `make rehearse` creates before it
+starts a container (`ProfileRehearsal._stack_resources`), and every task definition resolved
+from it, as the rehearsal would run them. On a moto server with IAM access control on, as the
+rehearsal's: the role a container gets decides what it may do."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pytest
+
+from deploy.rehearsal import VARIANTS, aws
+from deploy.rehearsal.run import ProfileRehearsal
+from deploy.templates import environment as env
+from test.deploy.conftest import serve_moto
+
+PARSING = ("scheduler", "dag-processor", "triggerer", "airflow-worker")
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def rehearsed(request, tmp_path_factory):
+    """One variant's stack resources on its own moto, started as the rehearsal starts it: IAM on
+    after the admin's unsigned bootstrap calls, AWS managed policies loaded."""
+    moto = contextmanager(serve_moto)
+    settings = {
+        "INITIAL_NO_AUTH_ACTION_COUNT": str(aws.BOOTSTRAP_CALLS),
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+    }
+    with moto(settings) as endpoint:
+        no_docker = SimpleNamespace(docker=lambda *argv, **kwargs: None)  # only `docker tag`
+        profile = ProfileRehearsal(
+            no_docker,
+            SimpleNamespace(runtime="airflow-runtime:rehearsal"),
+            "postgres",
+            request.param,
+            tmp_path_factory.mktemp(request.param),
+            soak_seconds=0,
+            say=lambda _: None,
+        )
+        profile.host_endpoint, profile.admin = endpoint, aws.bootstrap_admin(endpoint)
+        profile._deploy_inputs()
+        profile._stack_resources()
+        yield profile
+
+
+def task_definitions(profile):
+    return {
+        logical: profile._task(logical).definition
+        for logical, resource in profile.airflow.resources.items()
+        if resource["Type"] == "AWS::ECS::TaskDefinition"
+    }
+
+
+def unresolved(value):
+    if isinstance(value, dict):
+        functions = [k for k in value if k == "Ref" or k.startswith("Fn::")]
+        return functions + [f for v in value.values() for f in unresolved(v)]
+    if isinstance(value, list):
+        return [f for v in value for f in unresolved(v)]
+    return []
+
+
+def test_every_task_definition_resolves_with_the_queue_url_where_dags_are_parsed(rehearsed):
+    url = rehearsed.storage_outputs["EventQueueUrl"]
+    name = f"{rehearsed.environment_name}-stage-events"
+    assert url == f"https://sqs.{aws.REGION}.amazonaws.com/{aws.ACCOUNT}/{name}"
+    parsing = 0
+    for logical, definition in task_definitions(rehearsed).items():
+        assert not unresolved(definition), logical
+        for container in definition["ContainerDefinitions"]:
+            if container["Name"] in PARSING:
+                assert env(container)["PIPELINE_EVENT_QUEUE_URL"] == url, container["Name"]
+                parsing += 1
+    assert parsing == (4 if rehearsed.executor == "AwsEcsExecutor" else 3)
+
+
+def test_a_file_landed_under_the_prefix_reaches_the_queue(rehearsed):
+    sqs = aws.client("sqs", rehearsed.host_endpoint, rehearsed.admin)
+    s3 = aws.client("s3", rehearsed.host_endpoint, rehearsed.admin)
+    url = rehearsed.storage_outputs["EventQueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive == {
+        "deadLetterTargetArn": rehearsed.storage_outputs["EventDeadLetterQueueArn"],
+        "maxReceiveCount": 5,
+    }
+    policy = json.loads(attributes["Policy"])
+    (statement,) = policy["Statement"]
+    bucket = rehearsed.storage_outputs["StageBucketName"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == f"arn:aws:s3:::{bucket}"
+    sqs.purge_queue(QueueUrl=url)  # moto's s3:TestEvent
+    s3.put_object(Bucket=bucket, Key="landing/flights/2013-01.json", Body=b"{}\n")
+    s3.put_object(Bucket=bucket, Key="elsewhere/file.json", Body=b"{}\n")
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    (record,) = json.loads(message["Body"])["Records"]
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert (
+        urllib.parse.unquote_plus(record["s3"]["object"]["key"]) == "landing/flights/2013-01.json"
+    )
+
+
+def test_only_the_task_holding_the_triggerer_may_read_the_queue(rehearsed):
+    """What each task's own role may do on moto (IAM on): the triggerer's task receives and
+    deletes; the others' (api-server, scheduler, dag-processor, migration, worker) are refused."""
+    url = rehearsed.storage_outputs["EventQueueUrl"]
+    allowed, refused = set(), set()
+    for logical, definition in task_definitions(rehearsed).items():
+        credentials = aws.assume(
+            rehearsed.host_endpoint, rehearsed.admin, definition["TaskRoleArn"], logical
+        )
+        sqs = aws.client("sqs", rehearsed.host_endpoint, credentials)
+        try:
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "0", "ReceiptHandle": "x"}])
+            allowed.add(logical)
+        except sqs.exceptions.ClientError as error:
+            # moto answers SQS's JSON protocol with an XML AccessDenied: botocore reads "403"
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403, error
+            assert "is not authorized to perform: sqs:ReceiveMessage" in str(error)
+            refused.add(logical)
+    holding_the_triggerer = {
+        logical
+        for logical, definition in task_definitions(rehearsed).items()
+        if "triggerer" in [c["Name"] for c in definition["ContainerDefinitions"]]
+    }
+    assert allowed == holding_the_triggerer and len(allowed) == 1
+    assert "MigrationTaskDefinition" in refused
