@@ -56,9 +56,20 @@ def ensure(endpoint: str, stage_path: str, echo=print) -> str:
             ]
         },
     )
-    sqs.purge_queue(QueueUrl=url)
+    drain(endpoint, url)
     echo(f"  landing events: s3://{LANDING_BUCKET}/{stage_path} -> {url}")
     return url
+
+
+def drain(endpoint: str, url: str) -> int:
+    """Receive and delete every waiting message (PurgeQueue works once a minute); how many."""
+    _, sqs = clients(endpoint)
+    drained = 0
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        entries = [{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in messages]
+        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        drained += len(messages)
+    return drained
 
 
 def land_file(endpoint: str, path: Path, key: str) -> float:

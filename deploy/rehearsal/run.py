@@ -316,6 +316,10 @@ class ProfileRehearsal:
              "--s3-endpoint", REHEARSAL_ONLY_ENV["AWS_ENDPOINT_URL"]],
             self.admin.env(),
         )  # fmt: skip
+        # The samples are the first load, which the run triggered through the api-server makes
+        # (its figures are the check); their events would start a raw run racing it.
+        sqs = aws.client("sqs", self.host_endpoint, self.admin)
+        sqs.purge_queue(QueueUrl=self.storage_outputs["EventQueueUrl"])
         self._one_shot(
             "snowflake-setup",
             ["python", "-m", "local", "snowflake-setup"],
