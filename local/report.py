@@ -66,6 +66,18 @@ def audit_of_run(conn, dag_run_id: str, layers: Layers | None = None) -> list[tu
         return [tuple(row) for row in cur.fetchall()]
 
 
+def failures_of_run(conn, dag_run_id: str, layers: Layers | None = None) -> list[tuple]:
+    """(source, file, first error) of each file one raw run could not load."""
+    audit_table = (layers or Layers.load()).raw.audit_table
+    with closing(conn.cursor()) as cur:
+        cur.execute(
+            f"SELECT source, file, first_error FROM {audit_table} "  # nosec B608
+            "WHERE dag_run_id = %s AND status = 'LOAD_FAILED' ORDER BY source, file",
+            (dag_run_id,),
+        )
+        return [tuple(row) for row in cur.fetchall()]
+
+
 def columns(rows: list[tuple], aligns: str) -> list[str]:
     """Rows as text columns as wide as their widest cell; `aligns` has '<' or '>' per column."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(aligns))]
@@ -94,6 +106,11 @@ def print_result(
             rows.append((source, status, files, f"{loaded:,}" if loaded != "" else ""))
     for line in columns(rows, "<<>>"):
         echo(line)
+    if failures := failures_of_run(conn, raw.run_id, layers):
+        echo("\n== Not loaded (fix or remove each file, then `make run` again: only they load)")
+        for source, file, error in failures:
+            said = " ".join(part.strip() for part in (error or "no error recorded").splitlines())
+            echo(f"  {source}: {file or 'a file of its prefix'}\n    {said[:300]}")
     echo("\n== Row counts")
     counts = table_counts(conn, layers)
     for line in columns(

@@ -31,7 +31,7 @@ INTERNAL_ERRNO = 603  # "SQL execution internal error": anything else COPY canno
 UNSUPPORTED_ERRNO = 1008  # "invalid value for parameter": an option the emulator cannot honour
 # DuckDB names a file as file "url"; Snowflake's form (File 'url') is what the pipeline reads.
 _DUCKDB_FILE = re.compile(r'\bfile "([^"]+)"', re.IGNORECASE)
-_STAGE_FILE = re.compile(r"read_(?:csv|json_objects|parquet)\('((?:[^']|'')+)'", re.IGNORECASE)
+STAGE_FILE = re.compile(r"read_(?:csv|json_objects|parquet)\('((?:[^']|'')+)'", re.IGNORECASE)
 # DuckDB's own JSON position counts records, one past the line; the line is added correctly below.
 _JSON_POSITION = re.compile(r' in file "[^"]*", at byte \d+ in (?:line|record/value) \d+')
 _CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
@@ -66,10 +66,10 @@ def install() -> None:
             try:
                 return self._conn.execute(sql, *args, **kwargs)
             except duckdb.Error as exc:
-                match = _STAGE_FILE.search(sql) if isinstance(sql, str) else None
-                if match is None:
+                url = staged_file(sql)
+                if url is None:
                     raise
-                raise _load_error(exc, match.group(1).replace("''", "'")) from None
+                raise load_error(exc, url) from None
 
     def copy_into(duck_conn, current_database, current_schema, expr, *args, **kwargs):
         try:
@@ -84,9 +84,9 @@ def install() -> None:
                 msg=f"SQL compilation error:\n{detail}", errno=UNSUPPORTED_ERRNO, sqlstate="22023"
             ) from None
         except (duckdb.Error, OSError, BotoCoreError) as exc:
-            if isinstance(exc, duckdb.Error) and not _is_storage_error(exc):
+            if isinstance(exc, duckdb.Error) and not is_storage_error(exc):
                 if named := _DUCKDB_FILE.search(str(exc)):
-                    raise _load_error(exc, named.group(1)) from None
+                    raise load_error(exc, named.group(1)) from None
                 raise ProgrammingError(
                     msg=f"SQL execution internal error: {_first_line(exc)}",
                     errno=INTERNAL_ERRNO,
@@ -103,7 +103,13 @@ def install() -> None:
     original = replace("fakesnow.cursor", "copy_into", "copy_errors", copy_into)
 
 
-def _is_storage_error(exc: Exception) -> bool:
+def staged_file(sql) -> str | None:
+    """The staged file a statement of fakesnow's COPY reads, if it reads one."""
+    match = STAGE_FILE.search(sql) if isinstance(sql, str) else None
+    return match.group(1).replace("''", "'") if match else None
+
+
+def is_storage_error(exc: Exception) -> bool:
     """Reading the bucket failed (not the file's content). DuckDB raises its bare base Error for
     exceptions from a Python filesystem (s3fs), and IO/HTTP errors for its own."""
     import duckdb
@@ -129,12 +135,12 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _load_error(exc: Exception, url: str):
+def load_error(exc: Exception, url: str):
     """A Snowflake-style ProgrammingError for a staged file that cannot be loaded."""
     from snowflake.connector.errors import ProgrammingError
 
     text = str(exc)
-    if _is_storage_error(exc):
+    if is_storage_error(exc):
         return ProgrammingError(
             msg=f"Failure using stage area. Cause: [{_first_line(exc)}]  File '{url}'",
             errno=STAGE_ERRNO,

@@ -21,6 +21,7 @@ def install_patches() -> None:
         json_options,
         load_history,
         recursive_listing,
+        skip_file,
     )
 
     load_history.install()
@@ -29,6 +30,7 @@ def install_patches() -> None:
     csv_reading.install()
     json_options.install()
     copy_pattern.install()
+    skip_file.install()
     copy_errors.install()
     _installed = True
 

@@ -1,7 +1,8 @@
 """Files as they really land, configured by the sources file only: a JSON export that is one
 array, gzip and zstd CSV under date-partitioned folders with a YYYY/MM/DD date column, and the
 _SUCCESS and manifest files an exporter leaves beside them (skipped by the source's pattern);
-lineage columns that name each row's file and record number.
+lineage columns that name each row's file and record number; `on_error: skip_file` with one bad
+file among good ones, then the fix.
 
 The expected rows are the ones this test writes, not anything the pipeline computes.
 """
@@ -15,6 +16,7 @@ import json
 import pytest
 import yaml
 
+from local import report
 from local.processes import wait_until
 from local.samples import LANDING_PREFIX
 from local.settings import LANDING_BUCKET
@@ -131,3 +133,85 @@ def test_array_json_compressed_partitioned_csv_and_a_pattern_load_exactly(
     assert sorted((f.split("landing/e2e_events/")[-1], n) for f, n in audited) == sorted(
         (key, len(rows)) for key, rows in DAYS.items()
     )
+
+
+SKIPPED = {
+    # file -> (rows as landed, rows that load); the bad file's line 3 has text in the id column
+    "good-1.csv": ["1,one", "2,two"],
+    "bad.csv": ["3,three", "four,4", "5,five"],
+    "good-2.csv": ["6,six"],
+}
+FIXED = ["3,three", "4,four", "5,five"]
+
+
+def _words(lines: list[str]) -> str:
+    return "id,word\n" + "".join(f"{line}\n" for line in lines)
+
+
+def _rows(lines: list[str]) -> list[tuple[int, str]]:
+    return [(int(i), w) for i, w in (line.split(",") for line in lines)]
+
+
+def test_skip_file_keeps_good_files_fails_the_task_named_and_the_fix_loads_only_the_skipped(
+    stack, snowflake, s3, sources_file
+):
+    settings, api = stack
+    config_data = yaml.safe_load(sources_file.read_text())
+    config_data["sources"].append(
+        {
+            "name": "e2e_skip",
+            "prefix": "e2e_skip/",
+            "format": {"type": "csv", "skip_header": 1},
+            "table": "e2e_skip",
+            "on_error": "skip_file",
+            "columns": [{"name": "id", "type": "INTEGER"}, {"name": "word", "type": "VARCHAR"}],
+        }
+    )
+    for name, lines in SKIPPED.items():
+        data.put(s3, f"landing/e2e_skip/{name}", _words(lines))
+    sources_file.write_text(yaml.safe_dump(config_data, sort_keys=False))
+    wait_until(
+        lambda: "load_e2e_skip" in api.task_ids("snowflake_raw"),
+        120,
+        "the dag-processor to re-parse snowflake_raw with the new source",
+        interval=2,
+    )
+    config = data.config_of(sources_file)
+    table = f"{config.raw_schema}.e2e_skip"
+    run = data.run_raw(api)
+
+    # The source fails (not green), once: a bad file stays bad on retry. The others succeed.
+    assert run.state == "failed"
+    assert run.tasks["load_e2e_skip"] == "failed"
+    assert run.tasks["publish_loaded_tables"] == "upstream_failed"
+    assert data.task_instances(api, run.run_id)["load_e2e_skip"]["try_number"] == 1
+    log = data.task_log(api, run.run_id, "load_e2e_skip")
+    assert "partial load: 1 bad file(s) skipped" in log and "e2e_skip/bad.csv" in log
+    # The good files' rows are in the table, none of the bad file's.
+    good = sorted(row for name in ("good-1.csv", "good-2.csv") for row in _rows(SKIPPED[name]))
+    with snowflake.cursor() as cur:
+        assert cur.execute(f"SELECT id, word FROM {table} ORDER BY id").fetchall() == good
+    ((source, file, first_error),) = data.failures_of_run(snowflake, config, run.run_id)
+    assert (source, file.split("landing/")[-1]) == ("e2e_skip", "e2e_skip/bad.csv")
+    assert '"four"' in first_error and first_error.endswith("(line 3)"), first_error
+    # The report a `make run` prints names the file and its error.
+    printed: list[str] = []
+    report.print_result(snowflake, [run], settings.api_port, {}, echo=printed.append)
+    text = "\n".join(printed)
+    assert "== Not loaded" in text and "e2e_skip/bad.csv" in text and "(line 3)" in text
+
+    data.put(s3, "landing/e2e_skip/bad.csv", _words(FIXED))
+    run = data.run_raw(api)
+
+    assert run.state == "success", run.tasks
+    with snowflake.cursor() as cur:
+        rows = cur.execute(f"SELECT id, word FROM {table} ORDER BY id").fetchall()
+        loaded = cur.execute(
+            f"SELECT file, rows_loaded FROM {config.audit_table} "
+            "WHERE dag_run_id = %s AND source = 'e2e_skip' AND status = 'LOADED'",
+            (run.run_id,),
+        ).fetchall()
+    assert rows == sorted(good + _rows(FIXED))
+    # Exactly the skipped file loaded this time, nothing twice.
+    assert [(f.split("landing/")[-1], n) for f, n in loaded] == [("e2e_skip/bad.csv", len(FIXED))]
+    assert data.files_loaded_twice(snowflake, config) == []

@@ -170,6 +170,7 @@ REFUSED_OPTIONS = [
     (1, ("format", "encoding"), "UTF8; DROP", "key 'format.encoding'", "should match"),
     (1, ("pattern",), "([a-z]", "key 'pattern'", "is not a regular expression"),
     (1, ("pattern",), ".*'; DROP", "key 'pattern'", "without quotes"),
+    (1, ("on_error",), "continue", "key 'on_error'", "'abort' or 'skip_file'"),
 ]
 
 
@@ -190,7 +191,9 @@ def test_landing_options_are_read(tmp_path, sample):
     flights["format"] |= {"strip_outer_array": True, "compression": "zstd"}
     weather["format"] |= {"date_format": "YYYY/MM/DD", "escape": "\\", "encoding": "ISO-8859-1"}
     weather["pattern"] = ".*[.]csv"
+    weather["on_error"] = "skip_file"
     config = load_config(_write(tmp_path, sample))
+    assert (config.sources[0].on_error, config.sources[1].on_error) == ("abort", "skip_file")
     assert (config.sources[0].format.strip_outer_array, config.sources[0].format.compression) == (
         True,
         "zstd",

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from snowflake_pipeline.audit import render_insert, rows_from_copy_result
-from snowflake_pipeline.config import Compression, load_config
+from snowflake_pipeline.config import Compression, OnError, load_config
 from snowflake_pipeline.load import file_named_in
 from snowflake_pipeline.sql_render import (
     render_add_lineage,
@@ -50,6 +50,33 @@ def test_csv_option_values_are_sql_literals_even_with_quotes():
     fmt = SOURCES["weather"].format.model_copy(update={"null_if": ("it's", "a\\b")})
     rendered = render_file_format(fmt)
     assert "NULL_IF = ('it\\'s', 'a\\\\b')" in rendered
+
+
+def test_skip_file_sources_copy_with_on_error_skip_file():
+    weather = SOURCES["weather"].model_copy(update={"on_error": OnError.skip_file})
+    assert render_copy_into(CONFIG, weather).splitlines()[-1] == "ON_ERROR = SKIP_FILE"
+    assert render_copy_into(CONFIG, SOURCES["weather"]).splitlines()[-1] == (
+        "ON_ERROR = ABORT_STATEMENT"
+    )
+
+
+def test_a_skipped_files_audit_row_keeps_its_first_error_and_line():
+    result = [
+        {"file": "s3://b/a.csv", "status": "LOADED", "rows_parsed": 2, "rows_loaded": 2},
+        {
+            "FILE": "s3://b/b.csv",
+            "STATUS": "LOAD_FAILED",
+            "ROWS_PARSED": 0,
+            "ROWS_LOADED": 0,
+            "ERRORS_SEEN": 1,
+            "FIRST_ERROR": "Numeric value 'five' is not recognized",
+            "FIRST_ERROR_LINE": 3,
+        },
+    ]
+    loaded, failed = rows_from_copy_result("run", "words", result)
+    assert (loaded.status, loaded.first_error) == ("LOADED", None)
+    assert (failed.file, failed.status, failed.errors_seen) == ("s3://b/b.csv", "LOAD_FAILED", 1)
+    assert failed.first_error == "Numeric value 'five' is not recognized (line 3)"
 
 
 def test_parquet_matches_columns_by_name():

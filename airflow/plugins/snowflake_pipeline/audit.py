@@ -62,11 +62,19 @@ def rows_from_copy_result(
                 rows_parsed=int(row.get("rows_parsed") or 0),
                 rows_loaded=int(row.get("rows_loaded") or 0),
                 errors_seen=int(row.get("errors_seen") or 0),
-                first_error=row.get("first_error"),
+                first_error=_first_error(row),
                 loaded_at=now,
             )
         )
     return rows
+
+
+def _first_error(row: Mapping) -> str | None:
+    """A skipped file's first error with its line (Snowflake reports the line apart)."""
+    error, line = row.get("first_error"), row.get("first_error_line")
+    if error and line:
+        return f"{error} (line {line})"
+    return error
 
 
 def failure_row(

@@ -155,6 +155,11 @@ class EmptyFiles(StrEnum):
     load = "load"  # accepted as zero rows (Snowflake's own behaviour)
 
 
+class OnError(StrEnum):
+    abort = "abort"  # a bad file fails the source's load and nothing of it is kept (default)
+    skip_file = "skip_file"  # good files load and are kept; the task still fails, naming the bad
+
+
 class Column(Strict):
     name: Identifier
     type: str
@@ -179,6 +184,7 @@ class Source(Strict):
     table: Identifier
     columns: tuple[Column, ...] = ()
     empty_files: EmptyFiles = EmptyFiles.fail
+    on_error: OnError = OnError.abort
     # Three more columns, filled by COPY: _file_name, _file_row_number, _loaded_at. Parquet
     # columns are then read by their exact name in the file (a COPY transformation).
     lineage: bool = False

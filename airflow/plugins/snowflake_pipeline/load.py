@@ -4,6 +4,8 @@ COPY and the audit insert commit together, so the audit never claims rows the ta
 A data error (a bad file: Snowflake's 100xxx codes, or an empty file where the source refuses
 them) fails the task at once with the file named. Anything else (stage unreachable, connection
 lost) raises a retryable error, and Snowflake's load metadata makes the retry load each file once.
+With `on_error: skip_file` the good files' rows are committed first, then the task fails naming
+each skipped file; the next run tries only those again.
 """
 
 from __future__ import annotations
@@ -40,6 +42,24 @@ class SourceLoadError(Exception):
     """A source's files could not be loaded; nothing of this COPY was kept. Not retried."""
 
 
+class PartialLoadError(SourceLoadError):
+    """`on_error: skip_file` skipped bad files; the good files' rows were loaded and kept."""
+
+    SHOWN = 5  # files named in the message; the audit table has every one
+
+    def __init__(self, summary: LoadSummary, failed: list, audit_table: str):
+        self.summary, self.failed = summary, failed
+        named = "; ".join(f"File '{r.file}': {r.first_error}" for r in failed[: self.SHOWN])
+        more = len(failed) - self.SHOWN
+        super().__init__(
+            f"source {summary.source!r}: partial load: {len(failed)} bad file(s) skipped "
+            f"(on_error: skip_file), {summary.files_loaded} good file(s) with "
+            f"{summary.rows_loaded} row(s) loaded into {summary.table} and kept. Fix or remove "
+            f"the bad file(s) and re-run: only they load, nothing twice. {named}"
+            + (f"; and {more} more (LOAD_FAILED rows in {audit_table})" if more > 0 else "")
+        )
+
+
 class StageUnavailableError(Exception):
     """The COPY failed for a reason other than the data (e.g. the stage is unreachable)."""
 
@@ -59,13 +79,16 @@ class LoadSummary:
     source: str
     table: str
     files_loaded: int
-    files_skipped: int
+    files_skipped: int  # loaded by an earlier run
     rows_loaded: int
+    files_failed: int = 0  # skipped as bad (on_error: skip_file)
 
     def __str__(self) -> str:
+        failed = f", {self.files_failed} bad file(s) skipped" if self.files_failed else ""
         return (
             f"{self.source} -> {self.table}: {self.files_loaded} new file(s), "
             f"{self.rows_loaded} row(s) loaded, {self.files_skipped} file(s) already loaded"
+            f"{failed}"
         )
 
 
@@ -130,10 +153,15 @@ def load_source(conn, config: PipelineConfig, source: Source, dag_run_id: str) -
             ) from exc
 
     loaded = [r for r in audit if r.status.upper() in ("LOADED", "PARTIALLY_LOADED")]
-    return LoadSummary(
+    failed = [r for r in audit if r.status.upper() == "LOAD_FAILED"]
+    summary = LoadSummary(
         source=source.name,
         table=table,
         files_loaded=len(loaded),
-        files_skipped=len(audit) - len(loaded),
+        files_skipped=len(audit) - len(loaded) - len(failed),
         rows_loaded=sum(r.rows_loaded for r in loaded),
+        files_failed=len(failed),
     )
+    if failed:
+        raise PartialLoadError(summary, failed, config.audit_table)
+    return summary

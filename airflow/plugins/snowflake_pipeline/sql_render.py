@@ -6,7 +6,14 @@ The statements are real Snowflake SQL; the local emulator runs the very same tex
 
 from __future__ import annotations
 
-from snowflake_pipeline.config import Compression, FileFormat, FileType, PipelineConfig, Source
+from snowflake_pipeline.config import (
+    Compression,
+    FileFormat,
+    FileType,
+    OnError,
+    PipelineConfig,
+    Source,
+)
 
 JSON_COLUMN = "src"
 
@@ -99,6 +106,9 @@ def render_copy_into(config: PipelineConfig, source: Source) -> str:
         lines.append(f"PATTERN = {_quote(source.pattern)}")
     if source.format.type is FileType.parquet and not source.lineage:
         lines.append("MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
-    # One bad file aborts the whole statement, so a failed load leaves nothing half-loaded.
-    lines.append("ON_ERROR = ABORT_STATEMENT")
+    # abort: one bad file aborts the whole statement, so a failed load leaves nothing
+    # half-loaded. skip_file: each bad file is skipped whole (a LOAD_FAILED result row) and
+    # tried again by the next COPY; the good files load.
+    skip = source.on_error is OnError.skip_file
+    lines.append(f"ON_ERROR = {'SKIP_FILE' if skip else 'ABORT_STATEMENT'}")
     return "\n".join(lines)
