@@ -251,7 +251,12 @@ class ComposeStack:
         if len(manual) != after_runs + 1:
             raise RuntimeError(f"expected {after_runs + 1} manual raw run(s), found {manual}")
         run_id = max(manual, key=lambda r: r["run_after"])["dag_run_id"]
-        return pipeline.follow_through(api, run_id, timeout, self.say)
+        outcomes = pipeline.follow_through(api, run_id, timeout, self.say)
+        for outcome in outcomes:
+            for task in (t for t, s in outcome.tasks.items() if s == "failed"):
+                log = api.task_log(outcome.dag_id, outcome.run_id, task)
+                self.say(f"--- {outcome.dag_id}.{task} failed; its log ends:\n{log[-3000:]}")
+        return outcomes
 
     def logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", service, check=False).stdout
