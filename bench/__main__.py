@@ -11,6 +11,7 @@ Ratios come from both sides measured alternately in the same run, median of `--r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -47,13 +48,13 @@ def run_parse(args, echo) -> dict:
 
 
 def run_stack(args, echo) -> dict:
-    from bench import flights_10x, load_throughput, overhead
+    from bench import event_latency, flights_10x, load_throughput, overhead
     from bench.isolated_stack import isolated_stack
     from bench.memory import PeakSampler, stack_pss_by_component
     from local import stack
 
     figures: dict[str, float] = {}
-    with isolated_stack(echo=echo) as settings:
+    with isolated_stack(echo=echo) as settings, _sources_without_events(settings) as sources:
         echo(f"stack: starting on free ports, state in {settings.state_dir}")
         api = stack.up(settings, echo=lambda _line: None)
         s3 = stack.s3_client(settings)
@@ -83,6 +84,8 @@ def run_stack(args, echo) -> dict:
             pipeline_airflow_seconds_1x=one["airflow_seconds"],
             pipeline_script_seconds_1x=one["script_seconds"],
         )
+        echo("events: a file landed to its rows, and to analytics done")
+        figures.update(event_latency.measure(settings, api, s3, sources, echo=echo))
         load = load_throughput.measure(settings, s3, args.runs, echo=echo)
         figures.update(
             load_throughput_ratio=load["ratio"],
@@ -100,6 +103,25 @@ def run_stack(args, echo) -> dict:
             )
         echo("stack: stopping")
     return figures
+
+
+@contextlib.contextmanager
+def _sources_without_events(settings):
+    """The bench stack reads a copy of the sources file without events (its parts trigger their
+    own runs; the events part turns them on for itself)."""
+    from bench.event_latency import without_events
+    from snowflake_pipeline.config import SOURCES_FILE_ENV, sources_file
+
+    saved = os.environ.get(SOURCES_FILE_ENV)
+    path = without_events(sources_file(), settings.state_dir / "sources.yml")
+    os.environ[SOURCES_FILE_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if saved is None:
+            os.environ.pop(SOURCES_FILE_ENV, None)
+        else:
+            os.environ[SOURCES_FILE_ENV] = saved
 
 
 def run_start(args, echo) -> dict:

@@ -20,6 +20,8 @@ FIGURES = {
     "pipeline_script_seconds_1x": ("plain script, sample", "s", None),
     "pipeline_airflow_seconds_10x": ("trigger to analytics done, 10x", "s", None),
     "pipeline_script_seconds_10x": ("plain script, 10x", "s", None),
+    "event_to_raw_seconds": ("file landed to its rows queryable (events)", "s", (UNDER, 10)),
+    "event_to_analytics_seconds": ("file landed to analytics done (events)", "s", (UNDER, 30)),
     "load_throughput_ratio": ("raw load rows/s: stack / DuckDB direct", "x", (AT_LEAST, 0.8)),
     "load_stack_rows_per_second": ("raw load through the stack", "rows/s", None),
     "load_duckdb_rows_per_second": ("DuckDB reading the files directly", "rows/s", None),

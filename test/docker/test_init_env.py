@@ -55,6 +55,7 @@ def test_the_example_defines_every_variable_compose_requires():
         *init_env.GENERATORS,
         "AIRFLOW_CONN_SNOWFLAKE_DEFAULT",
         "AIRFLOW_CONN_AWS_DEFAULT",
+        "PIPELINE_EVENT_QUEUE_URL",
     }
     assert required <= set(parse(EXAMPLE))
 
