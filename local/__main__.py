@@ -14,7 +14,7 @@ from local.settings import HOST, LANDING_BUCKET
 
 
 def _run(args) -> int:
-    from local import pipeline, report, stack
+    from local import alert_inbox, pipeline, report, stack
     from local.airflow_env import connect_snowflake
 
     settings = settings_mod.load()
@@ -34,8 +34,9 @@ def _run(args) -> int:
     if len(outcomes) > 1:
         timings["analytics"] = outcomes[1].seconds
     timings["pipeline total"] = time.monotonic() - t1
+    alerts = alert_inbox.take(settings.s3_endpoint)
     with closing(connect_snowflake(settings)) as conn:
-        report.print_result(conn, outcomes, settings.api_port, timings)
+        report.print_result(conn, outcomes, settings.api_port, timings, alerts=alerts)
     failed = _say_failed(outcomes, settings)
     _how_to_land_by_hand()
     return 1 if failed else 0
@@ -65,7 +66,7 @@ def _land(args) -> int:
     """Land a file under a source's prefix, as an upstream would, and follow the run it starts."""
     from pathlib import Path
 
-    from local import landing_events, pipeline, report
+    from local import alert_inbox, landing_events, pipeline, report
     from local.airflow_api import AirflowAPI
     from local.airflow_env import connect_snowflake
     from local.samples import LANDING_PREFIX
@@ -95,8 +96,9 @@ def _land(args) -> int:
     run_id = pipeline.wait_for_event_run(api, landed_at, args.timeout, known=known)
     outcomes = pipeline.follow_through(api, run_id, args.timeout)
     timings = {"landed to result": time.monotonic() - t0}
+    alerts = alert_inbox.take(settings.s3_endpoint)
     with closing(connect_snowflake(settings)) as conn:
-        report.print_result(conn, outcomes, settings.api_port, timings)
+        report.print_result(conn, outcomes, settings.api_port, timings, alerts=alerts)
     return 1 if _say_failed(outcomes, settings) else 0
 
 

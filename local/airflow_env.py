@@ -12,8 +12,9 @@ import secrets
 import sys
 from pathlib import Path
 
-from local import landing_events, metadata_db, shared_secrets
+from local import alert_inbox, landing_events, metadata_db, shared_secrets
 from local.settings import HOST, LANDING_BUCKET, REPO, Settings
+from snowflake_pipeline.alerts import TOPIC_ENV
 from snowflake_pipeline.events import QUEUE_URL_ENV
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -115,6 +116,8 @@ def connection_env(settings: Settings) -> dict[str, str]:
         "SNOWFLAKE_STORAGE_ROLE_ARN": "arn:aws:iam::000000000000:role/local-snowflake-stage",
         # events: in the sources file: the queue the landing bucket notifies (local/landing_events)
         QUEUE_URL_ENV: landing_events.queue_url(settings.s3_endpoint),
+        # failure alerts (snowflake_pipeline/alerts.py) to a moto topic (local/alert_inbox.py)
+        TOPIC_ENV: alert_inbox.topic_arn(),
     }
 
 

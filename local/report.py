@@ -92,8 +92,14 @@ def columns(rows: list[tuple], aligns: str) -> list[str]:
 
 
 def print_result(
-    conn, outcomes: list[RunOutcome], api_port: int, timings: dict[str, float], echo=print
+    conn,
+    outcomes: list[RunOutcome],
+    api_port: int,
+    timings: dict[str, float],
+    echo=print,
+    alerts: list[dict] | None = None,
 ) -> None:
+    """`alerts`: the failure alerts the runs published (local/alert_inbox.take), if read."""
     layers = Layers.load()
     raw = outcomes[0]
     echo("\n== Load audit of this run")
@@ -111,6 +117,8 @@ def print_result(
         for source, file, error in failures:
             said = " ".join(part.strip() for part in (error or "no error recorded").splitlines())
             echo(f"  {source}: {file or 'a file of its prefix'}\n    {said[:300]}")
+    if alerts is not None:
+        _print_alerts(alerts, echo)
     echo("\n== Row counts")
     counts = table_counts(conn, layers)
     for line in columns(
@@ -136,6 +144,20 @@ def print_result(
     for line in columns(report, "<<<>>"):
         echo(line)
     _footer(api_port, timings, echo)
+
+
+def _print_alerts(alerts: list[dict], echo) -> None:
+    from local.alert_inbox import INBOX_NAME, topic_arn
+
+    where = f"SNS topic {topic_arn()}, kept locally in SQS queue {INBOX_NAME}"
+    if not alerts:
+        echo(f"\n== Failure alerts: none sent (no task failed; they go to the {where})")
+        return
+    echo(f"\n== Failure alerts: {len(alerts)} sent to the {where} (on AWS: e-mail)")
+    for alert in alerts:
+        echo(f"  {alert['subject']}")
+        for line in (alert["message"] or "").splitlines():
+            echo(f"    {line}")
 
 
 def _footer(api_port: int, timings: dict[str, float], echo) -> None:

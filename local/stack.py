@@ -13,7 +13,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local import landing_events, metadata_db, processes
+from local import alert_inbox, landing_events, metadata_db, processes
 from local.airflow_api import AirflowAPI
 from local.airflow_env import (
     COMPONENTS,
@@ -82,6 +82,7 @@ def start_services(settings: Settings, echo=print) -> None:
     # The queue exists before the triggerer polls it; the bucket notifies it once the samples
     # have landed (prepare_data).
     landing_events.create_queue(settings.s3_endpoint)
+    alert_inbox.ensure(settings.s3_endpoint)
     metadata_db.wait_ready(settings)
     state = f"started (pid {db_pid})" if db_pid else "already running"
     echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 LANES = (
-    ("test_pipeline", "test_bad_data", "test_bad_config", "test_landing_formats"),
+    ("test_pipeline", "test_bad_data", "test_alerts", "test_bad_config", "test_landing_formats"),
     ("test_faults", "test_secrets", "test_scale", "test_events"),
 )
 MODULE_ORDER = tuple(module for lane in LANES for module in lane)

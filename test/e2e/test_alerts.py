@@ -1,0 +1,54 @@
+"""Failure alerts on the running stack: a load that fails for good publishes one message to the
+SNS topic (moto; a subscribed SQS queue keeps it), naming DAG, run, task, error and log link; a
+successful run publishes none."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import pytest
+
+from local import alert_inbox
+from local.processes import wait_until
+
+from . import data
+from .test_bad_data import csv, keyed
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_failed_load_sends_one_alert_naming_it_and_a_good_run_sends_none(
+    stack, snowflake, s3, sources_file
+):
+    settings, api = stack
+    alert_inbox.take(settings.s3_endpoint)  # what earlier scenarios' failures sent
+    config = data.config_of(sources_file)
+    airports = config.source_named("airports")
+    key = data.key_of(airports, "e2e-alert.csv")
+    rows = keyed("airports", "ZT", 2)
+    data.put(s3, key, csv("airports", [rows[0], "ZT9,Too Few"]))
+    run = data.run_raw(api)
+    assert run.state == "failed" and run.tasks["load_airports"] == "failed"
+
+    received: list[dict] = []
+    wait_until(lambda: received.extend(alert_inbox.take(settings.s3_endpoint)) or received, 60,
+               "the failure alert", 1)  # fmt: skip
+    time.sleep(5)  # a second alert would have arrived by now
+    received += alert_inbox.take(settings.s3_endpoint)
+
+    assert len(received) == 1, received
+    (alert,) = received
+    assert alert["subject"] == "[airflow] snowflake_raw.load_airports failed"
+    lines = dict(line.split(":", 1) for line in alert["message"].splitlines())
+    assert lines["DAG"].strip() == "snowflake_raw"
+    assert lines["Run"].strip() == run.run_id
+    assert lines["Task"].strip() == "load_airports (try 1)"
+    assert "Expected Number of Columns: 8 Found: 2" in lines["Error"] and key in lines["Error"]
+    link = f"http://localhost:{settings.api_port}/dags/snowflake_raw/runs/"
+    assert lines["Log"].strip() == f"{link}{quote(run.run_id, safe='')}/tasks/load_airports"
+
+    data.delete(s3, key)
+    assert data.run_raw(api).state == "success"
+    time.sleep(5)
+    assert alert_inbox.take(settings.s3_endpoint) == []
