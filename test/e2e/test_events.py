@@ -62,14 +62,22 @@ def _runs(api, dag_id: str, since: datetime) -> list[dict]:
     ]
 
 
-def _settled(api, since: datetime, quiet: float = 8) -> None:
-    """No raw or analytics run since `since` running or queued, now and `quiet` seconds later
-    (a run queued by a late event would show by then)."""
+def _settled(api, since: datetime, settings, queue_url: str, quiet: float = 8) -> None:
+    """The queue empty (the trigger takes a burst a batch at a time, long after its rows are
+    loaded), and no raw or analytics run since `since` running or queued, now and `quiet`
+    seconds later (a run queued by a late event would show by then)."""
+    _, sqs = landing_events.clients(settings.s3_endpoint)
+    counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+
+    def empty() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(counts))
+        return all(int(attributes["Attributes"][name]) == 0 for name in counts)
 
     def idle() -> bool:
         runs = _runs(api, pipeline.RAW, since) + _runs(api, pipeline.ANALYTICS, since)
         return all(r["state"] in ("success", "failed") for r in runs)
 
+    wait_until(empty, 300, "the trigger to take every waiting message", 1)
     wait_until(idle, 300, "the event runs to finish", 1)
     time.sleep(quiet)
     wait_until(idle, 300, "the event runs to finish", 1)
@@ -83,12 +91,12 @@ def _event_run(api, since: datetime, known=frozenset()) -> list[pipeline.RunOutc
 def test_a_landed_file_loads_exactly_its_source_then_analytics_once(
     stack, events_on, snowflake, s3, sources_file
 ):
-    _, api = stack
+    settings, api = stack
     config = data.config_of(sources_file)
     before = data.raw_counts(snowflake, config)
-    rows = weather(2041, 5)
+    rows = weather(2051, 5)
     since = _now()
-    data.put(s3, f"{LANDING_PREFIX}weather/e2e-event-2041.csv", csv("weather", rows))
+    data.put(s3, f"{LANDING_PREFIX}weather/e2e-event-2051.csv", csv("weather", rows))
 
     raw, analytics = _event_run(api, since)
 
@@ -101,7 +109,7 @@ def test_a_landed_file_loads_exactly_its_source_then_analytics_once(
     table = f"{config.raw_schema}.weather"
     assert data.raw_counts(snowflake, config) == {**before, table: before[table] + len(rows)}
     assert analytics.state == "success", analytics.tasks
-    _settled(api, since)
+    _settled(api, since, settings, events_on)
     assert len(_runs(api, pipeline.ANALYTICS, since)) == 1
     assert len(_runs(api, pipeline.RAW, since)) == 1
 
@@ -109,7 +117,7 @@ def test_a_landed_file_loads_exactly_its_source_then_analytics_once(
 def test_a_burst_of_files_gives_a_few_runs_and_loads_every_file_once(
     stack, events_on, snowflake, s3, sources_file
 ):
-    _, api = stack
+    settings, api = stack
     config = data.config_of(sources_file)
     table = f"{config.raw_schema}.airports"
     before = data.raw_counts(snowflake, config)[table]
@@ -123,7 +131,7 @@ def test_a_burst_of_files_gives_a_few_runs_and_loads_every_file_once(
         f"the {burst} landed airports files to be loaded",
         2,
     )
-    _settled(api, since)
+    _settled(api, since, settings, events_on)
 
     assert data.raw_counts(snowflake, config)[table] == before + burst
     assert data.files_loaded_twice(snowflake, config) == []
@@ -142,7 +150,7 @@ def test_a_lost_message_is_made_good_and_waiting_messages_survive_the_triggerer(
     before = data.raw_counts(snowflake, config)
     assert processes.stop(settings, "triggerer")
     since = _now()
-    lost, later = weather(2042, 3), weather(2043, 2)
+    lost, later = weather(2052, 3), weather(2053, 2)
     airlines = keyed("airlines", "ZL", 2)
     data.put(s3, f"{LANDING_PREFIX}weather/e2e-lost.csv", csv("weather", lost))
     assert landing_events.drain(settings.s3_endpoint, events_on) == 1  # at-most-once: lost
@@ -165,7 +173,7 @@ def test_a_lost_message_is_made_good_and_waiting_messages_survive_the_triggerer(
         weather_table: before[weather_table] + len(lost) + len(later),  # the lost file too
         airlines_table: before[airlines_table] + len(airlines),
     }
-    _settled(api, since)
+    _settled(api, since, settings, events_on)
     assert data.raw_counts(snowflake, config) == expected
     assert data.files_loaded_twice(snowflake, config) == []
 
@@ -188,7 +196,7 @@ def test_test_events_keys_outside_every_prefix_and_deleted_files_change_nothing(
     stack_mod.start_airflow(settings, QUIET)
 
     raw = _event_run(api, since)[0]
-    _settled(api, since)
+    _settled(api, since, settings, events_on)
 
     assert raw.state == "success", raw.tasks
     loads = {t: s for t, s in raw.tasks.items() if t.startswith("load_")}
