@@ -62,9 +62,7 @@ def parse_dag_file(
     """Parse `dag_file` with a clean Airflow environment (home `airflow_home`, the DAGs' own
     sources file unless `sources_file`, Airflow's import timeout if given)."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AIRFLOW") and k != SOURCES_FILE_ENV
+        k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != SOURCES_FILE_ENV
     }
     env.update(
         AIRFLOW_HOME=str(airflow_home),
