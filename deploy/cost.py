@@ -199,6 +199,62 @@ def _event_queue(storage: templates.Rendered, prices: dict[str, Any]) -> list[Li
     ]
 
 
+def _alerts(airflow: templates.Rendered, prices: dict[str, Any]) -> list[LineItem]:
+    """The pipeline alerts: the alarms, the metric filters' custom metrics, the dashboard, the
+    topic's KMS key and its email notifications."""
+    items = []
+    alarms = airflow.resources_of_type("AWS::CloudWatch::Alarm")
+    if alarms:
+        items.append(
+            LineItem(
+                "CloudWatch alarms",
+                f"{len(alarms)} standard-resolution alarms",
+                len(alarms) * prices["cloudwatch_alarm_month"],
+            )
+        )
+    metrics = {
+        (t["MetricNamespace"]["Fn::Sub"], t["MetricName"])
+        for f in airflow.resources_of_type("AWS::Logs::MetricFilter").values()
+        for t in f["Properties"]["MetricTransformations"]
+    }
+    if metrics:
+        items.append(
+            LineItem(
+                "CloudWatch custom metrics",
+                f"{len(metrics)} from log metric filters",
+                len(metrics) * prices["cloudwatch_custom_metric_month"],
+            )
+        )
+    dashboards = airflow.resources_of_type("AWS::CloudWatch::Dashboard")
+    if dashboards:
+        free = prices["cloudwatch_free_dashboards"]
+        items.append(
+            LineItem(
+                "CloudWatch dashboard",
+                f"{len(dashboards)}; an account's first {free} are free",
+                max(0, len(dashboards) - free) * prices["cloudwatch_dashboard_month"],
+            )
+        )
+    keys = airflow.resources_of_type("AWS::KMS::Key")
+    if keys:
+        items.append(
+            LineItem(
+                "KMS key", "the alerts topic's (not aws/sns)", len(keys) * prices["kms_key_month"]
+            )
+        )
+    if airflow.resources_of_type("AWS::SNS::Topic"):
+        emails = prices["idle_assumptions"]["alert_emails_month"]
+        billed = max(0, emails - prices["sns_free_emails_month"])
+        items.append(
+            LineItem(
+                "SNS alerts topic",
+                f"{emails} emails/month, first {prices['sns_free_emails_month']:,} free",
+                billed / 100_000 * prices["sns_email_per_100k"],
+            )
+        )
+    return items
+
+
 def estimate(profile: str, prices: dict[str, Any] | None = None) -> list[LineItem]:
     prices = prices or load_prices()
     rendered = render_profile(profile)
@@ -211,6 +267,7 @@ def estimate(profile: str, prices: dict[str, Any] | None = None) -> list[LineIte
         *_service_discovery(airflow, prices),
         *_usage(profile, airflow, prices),
         *_event_queue(rendered["storage"], prices),
+        *_alerts(airflow, prices),
     ]
 
 

@@ -41,6 +41,21 @@ FLAGS = (
     ("image-uri", "use this image instead of building one (DEPLOY_IMAGE_URI)"),
     ("executor", "LocalExecutor or AwsEcsExecutor (DEPLOY_EXECUTOR; default: as deployed)"),
     ("dag-delivery", "image or s3-bundle (DEPLOY_DAG_DELIVERY; default: as deployed)"),
+    (
+        "alert-email",
+        "email address subscribed to the pipeline alerts (DEPLOY_ALERT_EMAIL; default: as "
+        "deployed, else none)",
+    ),
+    (
+        "alerts-slack-secret-arn",
+        "Secrets Manager secret holding a Slack webhook URL for the DAGs' failure alerts "
+        "(DEPLOY_ALERTS_SLACK_SECRET_ARN; default: as deployed, else none)",
+    ),
+    (
+        "enable-alarms",
+        "true or false: the CloudWatch alarms (DEPLOY_ENABLE_ALARMS; default: the profile's, "
+        "prod true, dev false)",
+    ),
     ("snowflake-account", "SNOWFLAKE_ACCOUNT, e.g. myorg-myaccount"),
     ("snowflake-user", "SNOWFLAKE_USER (key-pair authentication)"),
     ("snowflake-private-key-file", "SNOWFLAKE_PRIVATE_KEY_FILE, PKCS#8 PEM"),
@@ -57,7 +72,11 @@ TEMPLATE_CHOICES = (
     ("dag_delivery", "DEPLOY_DAG_DELIVERY", "DagDelivery"),
     ("allow_plain_http", "DEPLOY_ALLOW_PLAIN_HTTP", "AllowPlainHttp"),
     ("public_hostname", "DEPLOY_PUBLIC_HOSTNAME", "PublicHostname"),
+    ("alert_email", "DEPLOY_ALERT_EMAIL", "AlertEmail"),
+    ("alerts_slack_secret_arn", "DEPLOY_ALERTS_SLACK_SECRET_ARN", "AlertsSlackSecretArn"),
 )
+# Like TEMPLATE_CHOICES, checked against the template, but empty means the profile's value.
+PROFILE_CHOICES = (("enable_alarms", "DEPLOY_ENABLE_ALARMS", "EnableAlarms"),)
 
 
 class InputError(ValueError):
@@ -85,6 +104,9 @@ class DeployInputs:
     dag_delivery: str = ""  # the same
     allow_plain_http: str = ""  # the same
     public_hostname: str = ""  # the same
+    alert_email: str = ""  # the same
+    alerts_slack_secret_arn: str = ""  # the same
+    enable_alarms: str = ""  # empty: the profile's
 
 
 def check_cidr(value: str, source: str) -> str:
@@ -211,7 +233,8 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
         snowflake_iam_user_arn=pick("snowflake_iam_user_arn", "SNOWFLAKE_IAM_USER_ARN")[0],
         snowflake_external_id=pick("snowflake_external_id", "SNOWFLAKE_EXTERNAL_ID")[0],
         **{
-            flag: _allowed_choice(flags, env, flag, var, key) for flag, var, key in TEMPLATE_CHOICES
+            flag: _allowed_choice(flags, env, flag, var, key)
+            for flag, var, key in (*TEMPLATE_CHOICES, *PROFILE_CHOICES)
         },
         **names,
     )

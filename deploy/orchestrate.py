@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy import airflow_secrets, dag_bundle, image, profiles, stacks, stage_bucket, templates
-from deploy.inputs import TEMPLATE_CHOICES, DeployInputs, InputError
+from deploy.inputs import PROFILE_CHOICES, TEMPLATE_CHOICES, DeployInputs, InputError
 from deploy.migration import run_migration
 
 Say = Callable[[str], None]
@@ -31,13 +31,25 @@ class Clients:
     ec2: Any
     s3: Any
     sqs: Any
+    sns: Any
 
     @classmethod
     def create(cls, session: Any, endpoint_url: str | None = None) -> Clients:
         def client(service: str) -> Any:
             return session.client(service, endpoint_url=endpoint_url)
 
-        names = ("sts", "cloudformation", "secretsmanager", "ssm", "ecr", "ecs", "ec2", "s3", "sqs")
+        names = (
+            "sts",
+            "cloudformation",
+            "secretsmanager",
+            "ssm",
+            "ecr",
+            "ecs",
+            "ec2",
+            "s3",
+            "sqs",
+            "sns",
+        )
         return cls(**{name: client(name) for name in names})
 
 
@@ -93,6 +105,12 @@ def airflow_parameters(
         **{
             key: getattr(inputs, field)
             for field, _, key in TEMPLATE_CHOICES
+            if getattr(inputs, field)
+        },
+        # empty: the profile's
+        **{
+            key: getattr(inputs, field)
+            for field, _, key in PROFILE_CHOICES
             if getattr(inputs, field)
         },
     }
@@ -163,6 +181,25 @@ def _migrate(inputs: DeployInputs, clients: Clients, network: dict, airflow: dic
         log_group=airflow["ComponentLogGroupName"],
         say=say,
     )
+
+
+def _alert_subscription(clients: Clients, topic_arn: str, email: str) -> str | None:
+    """The email's subscription to the alerts topic: "pending" (its confirmation link not
+    clicked yet), "confirmed", or None when SNS cannot say."""
+    if not topic_arn.startswith("arn:"):
+        return None  # no such output (a stack that never completed)
+    try:
+        pages = clients.sns.get_paginator("list_subscriptions_by_topic").paginate(
+            TopicArn=topic_arn
+        )
+        for page in pages:
+            for subscription in page["Subscriptions"]:
+                if subscription["Protocol"] == "email" and subscription["Endpoint"] == email:
+                    pending = subscription["SubscriptionArn"] == "PendingConfirmation"
+                    return "pending" if pending else "confirmed"
+    except clients.sns.exceptions.ClientError:
+        pass
+    return None
 
 
 def _task_address(clients: Clients, cluster: str, service: str) -> str | None:
@@ -296,6 +333,18 @@ def deploy(
             f"secretsmanager get-secret-value --secret-id {airflow['AdminSecretArn']} "
             "--query SecretString"
         )
+    if airflow.get("DashboardUrl"):
+        say(f"  Dashboard: {airflow['DashboardUrl']}")
+    if inputs.alert_email:
+        state = _alert_subscription(clients, airflow.get("AlertTopicArn", ""), inputs.alert_email)
+        if state != "confirmed":
+            say(
+                f"  Alerts go to {inputs.alert_email} once the subscription is confirmed: SNS "
+                'mailed it "AWS Notification - Subscription Confirmation"; click its link '
+                "(nothing is delivered before)"
+            )
+        else:
+            say(f"  Alerts go to {inputs.alert_email}")
     for label, key in (
         ("Snowflake stage URL", "StageUrl"),
         ("Storage integration role", "SnowflakeStorageIntegrationRoleArn"),

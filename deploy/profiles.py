@@ -20,6 +20,8 @@ PROFILES: dict[str, dict[str, dict[str, str]]] = {
             "DbMultiAz": "false",
             "DbBackupRetentionDays": "7",
             "LogRetentionDays": "30",
+            # CloudWatch alarms to the alerts topic (docs/deploy.md, "Alerts")
+            "EnableAlarms": "true",
         },
     },
     "dev": {
@@ -37,6 +39,9 @@ PROFILES: dict[str, dict[str, dict[str, str]]] = {
             "DbMultiAz": "false",
             "DbBackupRetentionDays": "1",
             "LogRetentionDays": "7",
+            # a trial environment, stopped and replaced often: no alarms (the alerts topic, the
+            # DAGs' failure callbacks and the dashboard stay); DEPLOY_ENABLE_ALARMS=true for them
+            "EnableAlarms": "false",
         },
     },
 }

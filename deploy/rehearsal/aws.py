@@ -5,7 +5,8 @@ moto evaluates the actions of identity policies: each container runs with creden
 own task role (STS AssumeRole), and the "ECS agent" reads the Secrets with the execution role's,
 so an action the template forgot fails the rehearsal. What moto cannot check: resources (see
 `_actions_on_any_resource`), most conditions, resource policies (the bucket and queue policies),
-and the ECS service principal of a trust (see `_ecs_agent_may_assume`).
+and the ECS service principal of a trust (see `_ecs_agent_may_assume`), KMS key use (SNS's on a
+publisher's behalf).
 """
 
 from __future__ import annotations
@@ -336,6 +337,56 @@ def _ecs_agent_may_assume(trust: dict) -> dict:
         if ECS_TASKS in ([services] if isinstance(services, str) else services):
             statement["Principal"]["AWS"] = ADMIN_ARN
     return trust
+
+
+def create_alerts(
+    endpoint: str, admin: Credentials, resolver: Resolver, resources: dict, world: World
+) -> dict[str, str]:
+    """The alerts topic as the stack creates it: every AWS::KMS::Key (policy, rotation), every
+    AWS::SNS::Topic under its key, then the AWS::SNS::TopicPolicy and AWS::SNS::Subscription
+    resources; logical id -> ARN of each topic, also the Ref. moto checks neither the key nor
+    the topic policy on Publish: the callback roles' sns:Publish is what it enforces."""
+    kms, sns = client("kms", endpoint, admin), client("sns", endpoint, admin)
+
+    def of_type(kind: str) -> dict[str, dict]:
+        return {
+            logical: resolver.resolve(r["Properties"], logical)
+            for logical, r in resources.items()
+            if r["Type"] == kind
+        }
+
+    for logical, properties in of_type("AWS::KMS::Key").items():
+        key = kms.create_key(
+            Description=properties.get("Description", ""),
+            Policy=json.dumps(properties["KeyPolicy"]),
+        )["KeyMetadata"]
+        if properties.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        world.refs[logical] = key["KeyId"]
+        world.attributes[f"{logical}.Arn"] = key["Arn"]
+        world.attributes[f"{logical}.KeyId"] = key["KeyId"]
+    topics = {}
+    for logical, properties in of_type("AWS::SNS::Topic").items():
+        attributes = {
+            k: str(properties[k]) for k in ("DisplayName", "KmsMasterKeyId") if k in properties
+        }
+        arn = sns.create_topic(Name=properties["TopicName"], Attributes=attributes)["TopicArn"]
+        world.refs[logical] = topics[logical] = arn
+        world.attributes[f"{logical}.TopicArn"] = arn
+        world.attributes[f"{logical}.TopicName"] = properties["TopicName"]
+    for properties in of_type("AWS::SNS::TopicPolicy").values():
+        for arn in properties["Topics"]:
+            policy = json.dumps(properties["PolicyDocument"])
+            sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=policy)
+    for logical, properties in of_type("AWS::SNS::Subscription").items():
+        found = sns.subscribe(
+            TopicArn=properties["TopicArn"],
+            Protocol=properties["Protocol"],
+            Endpoint=properties["Endpoint"],
+            ReturnSubscriptionArn=True,
+        )
+        world.refs[logical] = found["SubscriptionArn"]
+    return topics
 
 
 def create_generated_secrets(

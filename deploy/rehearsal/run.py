@@ -46,6 +46,8 @@ CA_BUNDLE = f"{TLS_DIR}/ca.pem"
 ALLOWED_CIDR = "203.0.113.7/32"
 EXTERNAL_ID = "rehearsal-external-id"
 CERTIFICATE_ARN = f"arn:aws:acm:{aws.REGION}:{aws.ACCOUNT}:certificate/rehearsal"
+# subscribed to the alerts topic as `make deploy` would with DEPLOY_ALERT_EMAIL (moto sends nothing)
+ALERT_EMAIL = "alerts@rehearsal.invalid"
 LOAD_BALANCER_DNS = f"rehearsal-alb-1234567890.{aws.REGION}.elb.amazonaws.com"
 PIPELINE_TIMEOUT = 1200
 # The only settings a container gets that the task definition does not give it.
@@ -132,11 +134,12 @@ class ProfileRehearsal:
         with self.check("make deploy's secrets and parameters (its own code)") as note:
             self._deploy_inputs()
             note.text = f"{airflow_secrets.core_secret_name(self.environment_name)}, SSM conn"
-        with self.check("stack resources on moto (roles, logs, secrets, queues, bucket)") as note:
+        with self.check("stack resources on moto (roles, logs, secrets, queues, topic)") as note:
             self._stack_resources()
             note.text = (
                 f"{len(self.roles)} roles, {len(self.log_groups)} log groups, "
-                f"{len(self.secrets)} generated secrets, the bucket's event queue"
+                f"{len(self.secrets)} generated secrets, the bucket's event queue, "
+                "the alerts topic"
             )
         with self.check("stand-ins: Postgres (RDS), fakesnow (Snowflake), landed samples"):
             self._stand_ins()
@@ -195,6 +198,7 @@ class ProfileRehearsal:
                 "AWS_REGION": aws.REGION,
                 "DEPLOY_ENVIRONMENT_NAME": self.environment_name,
                 "DEPLOY_ALLOWED_CIDR": ALLOWED_CIDR,
+                "DEPLOY_ALERT_EMAIL": ALERT_EMAIL,
                 "SNOWFLAKE_ACCOUNT": SNOWFLAKE_ACCOUNT,
                 "SNOWFLAKE_USER": "AIRFLOW",
                 "SNOWFLAKE_PRIVATE_KEY_FILE": str(key_file),
@@ -246,6 +250,8 @@ class ProfileRehearsal:
         self.log_groups = aws.create_log_groups(
             endpoint, admin, self.resolver, resources, self.world
         )
+        # before the roles: the callback roles' policies name the topic and its key
+        self.alert_topics = aws.create_alerts(endpoint, admin, self.resolver, resources, self.world)
         self.roles = aws.create_roles(endpoint, admin, self.resolver, resources, self.world)
         vpc = exports[f"{env_name}-VpcId"]
         aws.create_security_groups(endpoint, admin, self.resolver, resources, vpc, self.world)

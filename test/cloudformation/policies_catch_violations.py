@@ -24,6 +24,10 @@ EXPECTED_FAILURES = {
     ("CKV2_AFS_5", "AWS::EC2::SecurityGroupIngress.OpenIngress"),
     ("CKV2_AFS_6", "AWS::SQS::Queue.PlainQueue"),
     ("CKV2_AFS_6", "AWS::SQS::Queue.QueueSseOff"),
+    ("CKV2_AFS_7", "AWS::SNS::Topic.PlainTopic"),
+    ("CKV2_AFS_7", "AWS::SNS::Topic.ManagedKeyTopic"),
+    ("CKV2_AFS_7", "AWS::SNS::Topic.ManagedKeyArnTopic"),
+    ("CKV2_AFS_8", "AWS::CloudWatch::Alarm.SilentAlarm"),
 }
 CUSTOM_CHECKS = sorted({check for check, _ in EXPECTED_FAILURES})
 

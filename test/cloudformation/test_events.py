@@ -184,12 +184,20 @@ def test_only_the_triggerers_role_may_read_the_queue_and_only_that_queue(airflow
     assert "Condition" not in queue
 
 
+ALERT_SIDS = {"PipelineAlerts", "PipelineAlertsKey", "PipelineAlertsSlackWebhook"}
+
+
 def test_the_triggerers_role_is_the_task_role_plus_the_queue(airflow):
     """A copy of TaskRole's policy in the template (the components share one role otherwise):
-    identical statements, the same trust, and the queue."""
+    identical statements, the same trust, and the queue (and, for the combined task, which also
+    runs callbacks, the alerts topic: test_alarms.py)."""
     triggerer = airflow.resources["TriggererTaskRole"]["Properties"]
     task = airflow.resources["TaskRole"]["Properties"]
-    own = [s for s in statements(airflow, "TriggererTaskRole") if s["Sid"] != "StageEventQueue"]
+    own = [
+        s
+        for s in statements(airflow, "TriggererTaskRole")
+        if s["Sid"] not in {"StageEventQueue", *ALERT_SIDS}
+    ]
     assert own == statements(airflow, "TaskRole")
     assert triggerer["AssumeRolePolicyDocument"] == task["AssumeRolePolicyDocument"]
     assert triggerer["RoleName"] == {"Fn::Sub": "${EnvironmentName}-airflow-triggerer"}
@@ -201,10 +209,12 @@ def test_the_triggerer_runs_with_its_role_and_the_others_without_it(airflow):
         for name, task in airflow.resources_of_type("AWS::ECS::TaskDefinition").items()
     }
     if airflow.parameters["Layout"] == "split":
+        # the components that run failure callbacks publish alerts (test_alarms.py)
+        local = airflow.parameters["Executor"] == "LocalExecutor"
         expected = {
             "ApiServerTaskDefinition": "TaskRole",
-            "SchedulerTaskDefinition": "TaskRole",
-            "DagProcessorTaskDefinition": "TaskRole",
+            "SchedulerTaskDefinition": "CallbackTaskRole" if local else "TaskRole",
+            "DagProcessorTaskDefinition": "CallbackTaskRole",
             "TriggererTaskDefinition": "TriggererTaskRole",
         }
     else:  # the combined task holds the triggerer: one role for its four containers

@@ -67,6 +67,35 @@ def test_the_event_queue_costs_only_the_triggerers_polling():
         assert line.detail.startswith("2 queues")
 
 
+def test_alerts_cost_the_alarms_metrics_and_key_the_dashboard_and_emails_nothing():
+    """prod: 11 alarms (4 services, the api-server's target group, 3 database, the scheduler's
+    heartbeat, the dead letters, task log errors) at $0.10; 3 custom metrics from the metric
+    filters at $0.30; the topic's KMS key $1. The dashboard is one of an account's 3 free ones;
+    alert emails stay within SNS's free 1,000 a month."""
+    prod = items_by_resource("prod")
+    assert prod["CloudWatch alarms"].usd_month == pytest.approx(11 * 0.10)
+    assert prod["CloudWatch alarms"].detail.startswith("11 ")
+    assert prod["CloudWatch custom metrics"].usd_month == pytest.approx(3 * 0.30)
+    assert prod["KMS key"].usd_month == pytest.approx(1.00)
+    assert prod["CloudWatch dashboard"].usd_month == 0
+    assert "first 3 are free" in prod["CloudWatch dashboard"].detail
+    assert prod["SNS alerts topic"].usd_month == 0
+    # dev turns the alarms off (EnableAlarms=false); the rest stays
+    dev = items_by_resource("dev")
+    assert "CloudWatch alarms" not in dev
+    assert dev["KMS key"].usd_month == pytest.approx(1.00)
+    assert dev["CloudWatch custom metrics"].usd_month == pytest.approx(3 * 0.30)
+
+
+def test_a_fourth_dashboard_and_many_emails_would_be_billed():
+    prices = cost.load_prices()
+    prices["cloudwatch_free_dashboards"] = 0
+    prices["idle_assumptions"]["alert_emails_month"] = 101_000
+    found = items_by_resource("prod", prices)
+    assert found["CloudWatch dashboard"].usd_month == pytest.approx(3.00)
+    assert found["SNS alerts topic"].usd_month == pytest.approx(2.00)
+
+
 def test_targets_prod_120_dev_45():
     # at the sizes `make rehearse` proved (issue: deploy rehearsal, defect 3)
     assert cost.total(cost.estimate("prod")) <= 120

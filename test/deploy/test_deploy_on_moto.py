@@ -7,6 +7,7 @@ the outputs the CLI reads are proven separately on a stack moto creates directly
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -293,6 +294,7 @@ def test_dev_profile_deploys_without_load_balancer_and_nat(
         "combined",
     )
     assert airflow["DbDeletionProtection"] == "false"
+    assert airflow["EnableAlarms"] == "false"  # the profile's: a trial environment
     # no task runs on moto: the address falls back to the stack output's explanation
     assert any(line.startswith("  Airflow UI:") for line in said)
     # dev has no deletion protection: destroy needs no extra flag
@@ -360,3 +362,66 @@ def test_destroy_forgets_the_migrated_image_so_a_new_database_is_migrated(
     orchestrate.destroy("airflow", aws, delete_database=True, say=lambda _: None, poll=0.05)
     with pytest.raises(aws.ssm.exceptions.ParameterNotFound):
         aws.ssm.get_parameter(Name=orchestrate.migrated_image_parameter("airflow"))
+
+
+SLACK_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:airflow/slack-AbCdEf"
+
+
+def test_alert_inputs_reach_the_airflow_stack_and_a_redeploy_keeps_them(
+    aws, stand_in_templates, deploy_env, migrations
+):
+    _, said = run_deploy(
+        aws,
+        deploy_env,
+        migrations,
+        DEPLOY_ALERT_EMAIL="ops@example.com",
+        DEPLOY_ALERTS_SLACK_SECRET_ARN=SLACK_SECRET,
+    )
+    airflow = stack_parameters(aws, "airflow-airflow")
+    assert (airflow["AlertEmail"], airflow["AlertsSlackSecretArn"]) == (
+        "ops@example.com",
+        SLACK_SECRET,
+    )
+    assert airflow["EnableAlarms"] == "true"  # the prod profile's
+    # the stand-in stack has no topic: SNS cannot say whether it is confirmed, so the reminder
+    assert "click its link" in said and "ops@example.com" in said
+    _, said = run_deploy(aws, deploy_env, migrations)  # neither given again
+    airflow = stack_parameters(aws, "airflow-airflow")
+    assert (airflow["AlertEmail"], airflow["AlertsSlackSecretArn"]) == (
+        "ops@example.com",
+        SLACK_SECRET,
+    )
+    assert "AlertEmail: kept from the previous deploy" in said
+    run_deploy(aws, deploy_env, migrations, DEPLOY_ENABLE_ALARMS="false")
+    assert stack_parameters(aws, "airflow-airflow")["EnableAlarms"] == "false"
+    run_deploy(aws, deploy_env, migrations)  # the profile's again when not given
+    assert stack_parameters(aws, "airflow-airflow")["EnableAlarms"] == "true"
+
+
+def test_the_alert_subscription_state_is_read_from_sns(aws):
+    topic = aws.sns.create_topic(Name="airflow-pipeline-alerts")["TopicArn"]
+    assert orchestrate._alert_subscription(aws, topic, "ops@example.com") is None
+    aws.sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
+    # moto confirms at once; SNS answers PendingConfirmation until the link is clicked
+    assert orchestrate._alert_subscription(aws, topic, "ops@example.com") == "confirmed"
+    assert orchestrate._alert_subscription(aws, "placeholder-AlertTopicArn", "ops@x.io") is None
+
+    class Pending:
+        exceptions = aws.sns.exceptions
+
+        def get_paginator(self, name):
+            pages = [
+                {
+                    "Subscriptions": [
+                        {
+                            "Protocol": "email",
+                            "Endpoint": "ops@example.com",
+                            "SubscriptionArn": "PendingConfirmation",
+                        }
+                    ]
+                }
+            ]
+            return type("Paginator", (), {"paginate": lambda self, **kwargs: pages})()
+
+    pending = dataclasses.replace(aws, sns=Pending())
+    assert orchestrate._alert_subscription(pending, topic, "ops@example.com") == "pending"

@@ -22,6 +22,9 @@ from deploy import inputs
         ("SNOWFLAKE_PRIVATE_KEY_FILE", "/nonexistent/key.p8", "no file at /nonexistent/key.p8"),
         ("SNOWFLAKE_WAREHOUSE", "wh; drop table", "Snowflake identifier"),
         ("DEPLOY_IMAGE_URI", "not an image", "DEPLOY_IMAGE_URI"),
+        ("DEPLOY_ALERT_EMAIL", "ops at example.com", "DEPLOY_ALERT_EMAIL"),
+        ("DEPLOY_ALERTS_SLACK_SECRET_ARN", "https://hooks.slack.com/x", "SLACK_SECRET_ARN"),
+        ("DEPLOY_ENABLE_ALARMS", "yes", "DEPLOY_ENABLE_ALARMS"),
     ],
 )
 def test_refusals(deploy_env, variable, value, message):

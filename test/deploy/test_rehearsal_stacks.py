@@ -54,6 +54,10 @@ def task_definitions(profile):
     }
 
 
+def alert_topic(profile):
+    return f"arn:aws:sns:{aws.REGION}:{aws.ACCOUNT}:{profile.environment_name}-pipeline-alerts"
+
+
 def unresolved(value):
     if isinstance(value, dict):
         functions = [k for k in value if k == "Ref" or k.startswith("Fn::")]
@@ -63,17 +67,24 @@ def unresolved(value):
     return []
 
 
-def test_every_task_definition_resolves_with_the_queue_url_where_dags_are_parsed(rehearsed):
+def test_every_task_definition_resolves_with_the_queue_and_topic_where_dags_are_parsed(
+    rehearsed,
+):
     url = rehearsed.storage_outputs["EventQueueUrl"]
     name = f"{rehearsed.environment_name}-stage-events"
     assert url == f"https://sqs.{aws.REGION}.amazonaws.com/{aws.ACCOUNT}/{name}"
+    topic = alert_topic(rehearsed)
     parsing = 0
     for logical, definition in task_definitions(rehearsed).items():
         assert not unresolved(definition), logical
         for container in definition["ContainerDefinitions"]:
+            variables = env(container)
             if container["Name"] in PARSING:
-                assert env(container)["PIPELINE_EVENT_QUEUE_URL"] == url, container["Name"]
+                assert variables["PIPELINE_EVENT_QUEUE_URL"] == url, container["Name"]
+                assert variables["PIPELINE_ALERTS_TOPIC_ARN"] == topic, container["Name"]
                 parsing += 1
+            else:
+                assert "PIPELINE_ALERTS_TOPIC_ARN" not in variables, container["Name"]
     assert parsing == (4 if rehearsed.executor == "AwsEcsExecutor" else 3)
 
 
@@ -128,4 +139,70 @@ def test_only_the_task_holding_the_triggerer_may_read_the_queue(rehearsed):
         if "triggerer" in [c["Name"] for c in definition["ContainerDefinitions"]]
     }
     assert allowed == holding_the_triggerer and len(allowed) == 1
+    assert "MigrationTaskDefinition" in refused
+
+
+def test_the_alerts_topic_is_encrypted_open_to_its_alarms_and_subscribed(rehearsed):
+    """The topic as the stack creates it (the rehearsal's inputs give an email, as
+    DEPLOY_ALERT_EMAIL would): its own key, rotated; its policy; the email's subscription."""
+    from deploy.rehearsal.run import ALERT_EMAIL
+
+    topic = alert_topic(rehearsed)
+    assert rehearsed.alert_topics == {"AlertTopic": topic}
+    sns = aws.client("sns", rehearsed.host_endpoint, rehearsed.admin)
+    kms = aws.client("kms", rehearsed.host_endpoint, rehearsed.admin)
+    attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+    key = attributes["KmsMasterKeyId"]
+    assert key == rehearsed.world.refs["AlertKey"]
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is True
+    (statement,) = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == (
+        f"arn:aws:cloudwatch:{aws.REGION}:{aws.ACCOUNT}:alarm:{rehearsed.environment_name}-*"
+    )
+    key_policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    assert "cloudwatch.amazonaws.com" in [
+        s["Principal"].get("Service") for s in key_policy["Statement"]
+    ]
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", ALERT_EMAIL)
+
+
+def runs_callbacks(profile, definition):
+    """DAG-level failure callbacks run in the dag-processor, task-level ones in the task's
+    process: LocalExecutor's in the scheduler's task, the ECS executor's in a worker task."""
+    names = {c["Name"] for c in definition["ContainerDefinitions"]}
+    local = profile.executor == "LocalExecutor"
+    return bool(names & {"dag-processor", "airflow-worker"} or (local and "scheduler" in names))
+
+
+def test_only_the_tasks_that_run_callbacks_may_publish_alerts(rehearsed):
+    """What each task's own role may do on moto (IAM on): publish to the alerts topic where
+    Airflow runs failure callbacks; the api-server's, the triggerer's (split), the migration's
+    and, with the ECS executor, the scheduler's are refused."""
+    topic = alert_topic(rehearsed)
+    allowed, refused = set(), set()
+    definitions = task_definitions(rehearsed)
+    for logical, definition in definitions.items():
+        credentials = aws.assume(
+            rehearsed.host_endpoint, rehearsed.admin, definition["TaskRoleArn"], logical
+        )
+        sns = aws.client("sns", rehearsed.host_endpoint, credentials)
+        try:
+            sns.publish(TopicArn=topic, Subject="rehearsal", Message=f"{logical} failed")
+            allowed.add(logical)
+        except sns.exceptions.ClientError as error:
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403, error
+            assert "is not authorized to perform: sns:Publish" in str(error)
+            refused.add(logical)
+    expected = {logical for logical, d in definitions.items() if runs_callbacks(rehearsed, d)}
+    assert allowed == expected
+    assert (
+        allowed
+        == {
+            ("prod", "LocalExecutor"): {"SchedulerTaskDefinition", "DagProcessorTaskDefinition"},
+            ("dev", "LocalExecutor"): {"CombinedTaskDefinition"},
+            ("prod", "AwsEcsExecutor"): {"DagProcessorTaskDefinition", "WorkerTaskDefinition"},
+        }[(rehearsed.profile, rehearsed.executor)]
+    )
     assert "MigrationTaskDefinition" in refused
