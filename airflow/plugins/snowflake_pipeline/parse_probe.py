@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snowflake_pipeline.config import DAGS_DIR, SOURCES_FILE_ENV
+from snowflake_pipeline.events import QUEUE_URL_ENV
 
 # Imported by tasks at run time only; a DAG file importing them at top level parses slowly.
 HEAVY_MODULES = (
@@ -71,6 +72,8 @@ def parse_dag_file(
         # Airflow puts its plugins folder on sys.path, as in every component.
         AIRFLOW__CORE__PLUGINS_FOLDER=str(Path(__file__).resolve().parents[1]),
     )
+    # `events:` needs the queue's URL to build the watcher; parsing never contacts it.
+    env.setdefault(QUEUE_URL_ENV, "http://127.0.0.1:9/123456789012/parse-probe")
     if import_timeout is not None:
         env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(import_timeout)
     if sources_file is not None:
