@@ -57,7 +57,7 @@ def measure(
     sources_file.write_text(yaml.safe_dump(config, sort_keys=False))
     try:
         wait_until(
-            lambda: "asset" in str((api.dag(pipeline.RAW) or {}).get("timetable_summary")).lower(),
+            lambda: pipeline.watching_events(api),
             120,
             "snowflake_raw scheduled on the landing events",
             2,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from local.landing_events import MOTO_ACCOUNT, REGION
+from local.landing_events import MOTO_ACCOUNT, REGION, clients, receive_all
 
 TOPIC_NAME = "pipeline-alerts"
 INBOX_NAME = "pipeline-alerts-inbox"
@@ -18,13 +18,7 @@ def topic_arn() -> str:
 
 
 def _clients(endpoint: str):
-    import boto3
-
-    creds = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # moto takes any
-    return tuple(
-        boto3.client(name, endpoint_url=endpoint, region_name=REGION, **creds)
-        for name in ("sns", "sqs")
-    )
+    return clients(endpoint, ("sns", "sqs"))
 
 
 def ensure(endpoint: str) -> str:
@@ -45,11 +39,7 @@ def take(endpoint: str) -> list[dict]:
     """Every alert waiting in the inbox, removed from it: [{"subject": ..., "message": ...}]."""
     _, sqs = _clients(endpoint)
     url = sqs.get_queue_url(QueueName=INBOX_NAME)["QueueUrl"]
-    alerts = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for message in messages:
-            body = json.loads(message["Body"])  # SNS's envelope
-            alerts.append({"subject": body.get("Subject"), "message": body.get("Message")})
-        entries = [{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in messages]
-        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
-    return alerts
+    return [
+        {"subject": body.get("Subject"), "message": body.get("Message")}
+        for body in (json.loads(m["Body"]) for m in receive_all(sqs, url))  # SNS's envelope
+    ]

@@ -18,15 +18,24 @@ def queue_url(endpoint: str) -> str:
     return f"{endpoint}/{MOTO_ACCOUNT}/{QUEUE_NAME}"
 
 
-def clients(endpoint: str):
-    """S3 and SQS of the moto server at `endpoint` (one server answers both)."""
+def clients(endpoint: str, services=("s3", "sqs")):
+    """Clients of the moto server at `endpoint` (one server answers every service)."""
     import boto3
 
     creds = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # moto takes any
     return tuple(
-        boto3.client(name, endpoint_url=endpoint, region_name=REGION, **creds)
-        for name in ("s3", "sqs")
+        boto3.client(name, endpoint_url=endpoint, region_name=REGION, **creds) for name in services
     )
+
+
+def receive_all(sqs, url: str) -> list[dict]:
+    """Every waiting message, deleted as received (PurgeQueue works once a minute)."""
+    received = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        entries = [{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in messages]
+        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        received += messages
+    return received
 
 
 def create_queue(endpoint: str) -> str:
@@ -62,14 +71,8 @@ def ensure(endpoint: str, stage_path: str, echo=print) -> str:
 
 
 def drain(endpoint: str, url: str) -> int:
-    """Receive and delete every waiting message (PurgeQueue works once a minute); how many."""
-    _, sqs = clients(endpoint)
-    drained = 0
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        entries = [{"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"]} for m in messages]
-        sqs.delete_message_batch(QueueUrl=url, Entries=entries)
-        drained += len(messages)
-    return drained
+    """Drop every waiting message; how many."""
+    return len(receive_all(clients(endpoint)[1], url))
 
 
 def land_file(endpoint: str, path: Path, key: str) -> float:

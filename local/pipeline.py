@@ -109,6 +109,12 @@ def wait_for_event_run(
     raise TimeoutError(f"no {RAW} run started within {timeout:.0f} s of the file landing")
 
 
+def watching_events(api: AirflowAPI) -> bool:
+    """Whether snowflake_raw, as last parsed, is scheduled on the landing events."""
+    dag = api.dag(RAW) or {}
+    return "asset" in str(dag.get("timetable_summary")).lower()
+
+
 def _parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
