@@ -20,7 +20,7 @@ from local import pipeline
 from local.airflow_api import AirflowAPI
 from local.airflow_env import connect_snowflake
 from local.processes import wait_until
-from local.samples import LANDING_PREFIX, data_dir
+from local.samples import LANDING_PREFIX, weather_day
 from local.settings import LANDING_BUCKET, Settings
 from snowflake_pipeline.config import load_config
 
@@ -34,13 +34,6 @@ def without_events(sample: Path, destination: Path) -> Path:
     config["schedule"] = None
     destination.write_text(yaml.safe_dump(config, sort_keys=False))
     return destination
-
-
-def _weather_day(year: int) -> bytes:
-    """The sample's first 24 weather rows (one day at one origin), moved to `year`."""
-    lines = (data_dir() / "weather.csv").read_text().splitlines()
-    rows = [r.replace(",2013,", f",{year},", 1).replace("2013-", f"{year}-") for r in lines[1:25]]
-    return ("\n".join([lines[0], *rows]) + "\n").encode()
 
 
 def _count(settings: Settings, table: str) -> int:
@@ -66,7 +59,7 @@ def measure(
         table = raw_config.table_of(raw_config.source_named("weather"))
         to_raw, to_analytics = [], []
         for run in range(runs):
-            body = _weather_day(2200 + run)
+            body = weather_day(2200 + run)
             before = _count(settings, table)
             known = frozenset(r["dag_run_id"] for r in api.dag_runs(pipeline.RAW, limit=10))
             landed_at = datetime.now(UTC)

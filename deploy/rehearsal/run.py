@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,8 @@ class ProfileRehearsal:
                 note.text = self._worker_tasks()
         with self.check("figures read back from Snowflake") as note:
             note.text = self._figures()
+        with self.check("a landed file starts snowflake_raw through the event queue") as note:
+            note.text = self._event_run()
         with self.check("task and component logs in CloudWatch (moto)") as note:
             note.text = self._logs()
         with self.check(f"soak {self.soak_seconds:.0f} s: healthy under the task limits") as note:
@@ -482,6 +485,7 @@ class ProfileRehearsal:
         for dag_id in (pipeline.RAW, pipeline.ANALYTICS):
             self._wait(lambda dag_id=dag_id: api.dag(dag_id) is not None, 300, f"{dag_id} parsed")
             api.unpause(dag_id)
+        self.api = api
         outcomes = pipeline.run_pipeline(api, timeout=PIPELINE_TIMEOUT, echo=self.say)
         self.result.figures["runs"] = {o.dag_id: o.state for o in outcomes}
         failed = [o for o in outcomes if o.state != "success"]
@@ -491,6 +495,31 @@ class ProfileRehearsal:
         self.raw_run_id = outcomes[0].run_id
         self.task_instances = sum(len(o.tasks) for o in outcomes)
         return ", ".join(f"{o.dag_id} {o.state} in {o.seconds:.0f} s" for o in outcomes)
+
+    def _event_run(self) -> str:
+        """S3's notification to the queue, the triggerer polling it with its own role, a raw run
+        that loads only the source whose prefix got the file. The file is a sample landed again
+        as it was (an upstream's retry): nothing new loads, so no analytics run follows."""
+        from local import pipeline, samples
+
+        s3 = aws.client("s3", self.host_endpoint, self.admin)
+        bucket, key = self.storage_outputs["StageBucketName"], "airlines/airlines.csv"
+        key = samples.LANDING_PREFIX + key
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        known = frozenset(r["dag_run_id"] for r in self.api.dag_runs(pipeline.RAW, limit=10))
+        landed_at = datetime.now(UTC)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        run_id = pipeline.wait_for_event_run(self.api, landed_at, 300, self.say, known)
+        raw = pipeline.follow(self.api, pipeline.RAW, run_id, PIPELINE_TIMEOUT, self.say)
+        loads = {t: s for t, s in raw.tasks.items() if t.startswith("load_")}
+        ran = sorted(t for t, s in loads.items() if s != "skipped")
+        if raw.state != "success" or ran != ["load_airlines"]:
+            raise TaskFailed(f"event run {run_id}: {raw.state}, tasks {raw.tasks}")
+        started = datetime.fromisoformat(self.api.dag_run(pipeline.RAW, run_id)["start_date"])
+        return (
+            f"run started {(started - landed_at).total_seconds():.0f} s after the put; "
+            f"load_airlines success, {len(loads) - 1} other loads skipped"
+        )
 
     def _worker_tasks(self) -> str:
         agent = self.ecs_agent
