@@ -151,9 +151,9 @@ def _print_alerts(alerts: list[dict], echo) -> None:
 
     where = f"SNS topic {topic_arn()}, kept locally in SQS queue {INBOX_NAME}"
     if not alerts:
-        echo(f"\n== Failure alerts: none sent (no task failed; they go to the {where})")
+        echo(f"\n== Alerts: none sent (no task failed, no run late; they go to the {where})")
         return
-    echo(f"\n== Failure alerts: {len(alerts)} sent to the {where} (on AWS: e-mail)")
+    echo(f"\n== Alerts: {len(alerts)} sent to the {where} (on AWS: e-mail)")
     for alert in alerts:
         echo(f"  {alert['subject']}")
         for line in (alert["message"] or "").splitlines():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 
+from snowflake_pipeline.alerts import raw_deadline
 from snowflake_pipeline.config import load_config, sources_file
 from snowflake_pipeline.dag_defaults import DEFAULT_ARGS
 from snowflake_pipeline.events import raw_schedule
@@ -29,6 +30,8 @@ with DAG(
     # (which would load everything beside the first run that events or `make run` start).
     catchup=False,
     max_active_runs=1,
+    # an alert when a run is late (the sources file's late_after_seconds; none without it)
+    deadline=raw_deadline(CONFIG.late_after_seconds),
     default_args=DEFAULT_ARGS,
     tags=["snowflake", "raw"],
     doc_md=__doc__,

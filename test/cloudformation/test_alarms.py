@@ -164,11 +164,14 @@ def test_the_slack_secrets_arn_reaches_the_same_containers_when_given(render, pr
 
 
 def runs_callbacks(rendered, task):
-    """Airflow runs DAG-level failure callbacks in the dag-processor and task-level ones in the
-    task's process: LocalExecutor's in the scheduler's task, the ECS executor's in a worker."""
+    """Airflow runs DAG-level failure callbacks in the dag-processor, task-level ones in the
+    task's process (LocalExecutor's in the scheduler's task, the ECS executor's in a worker) and
+    Deadline Alert callbacks (snowflake_raw's lateness alerts) in the triggerer."""
     names = {c["Name"] for c in task["Properties"]["ContainerDefinitions"]}
     local = rendered.parameters["Executor"] == "LocalExecutor"
-    return bool(names & {"dag-processor", "airflow-worker"} or (local and "scheduler" in names))
+    return bool(
+        names & {"dag-processor", "airflow-worker", "triggerer"} or (local and "scheduler" in names)
+    )
 
 
 def task_roles(rendered):
@@ -198,9 +201,9 @@ def test_only_the_roles_of_tasks_that_run_callbacks_may_publish_and_only_to_the_
         assert statement["Resource"] == TOPIC
     assert "TaskRole" not in publishing and "TaskExecutionRole" not in publishing
     expected = {
-        ("prod", "LocalExecutor"): {"CallbackTaskRole"},
+        ("prod", "LocalExecutor"): {"CallbackTaskRole", "TriggererTaskRole"},
         ("dev", "LocalExecutor"): {"TriggererTaskRole"},
-        ("prod", "AwsEcsExecutor"): {"CallbackTaskRole", "WorkerTaskRole"},
+        ("prod", "AwsEcsExecutor"): {"CallbackTaskRole", "TriggererTaskRole", "WorkerTaskRole"},
     }
     profile = "prod" if airflow.parameters["Layout"] == "split" else "dev"
     assert set(publishing) == expected[(profile, airflow.parameters["Executor"])]

@@ -170,16 +170,19 @@ def test_the_alerts_topic_is_encrypted_open_to_its_alarms_and_subscribed(rehears
 
 def runs_callbacks(profile, definition):
     """DAG-level failure callbacks run in the dag-processor, task-level ones in the task's
-    process: LocalExecutor's in the scheduler's task, the ECS executor's in a worker task."""
+    process (LocalExecutor's in the scheduler's task, the ECS executor's in a worker task) and
+    Deadline Alert callbacks in the triggerer."""
     names = {c["Name"] for c in definition["ContainerDefinitions"]}
     local = profile.executor == "LocalExecutor"
-    return bool(names & {"dag-processor", "airflow-worker"} or (local and "scheduler" in names))
+    return bool(
+        names & {"dag-processor", "airflow-worker", "triggerer"} or (local and "scheduler" in names)
+    )
 
 
 def test_only_the_tasks_that_run_callbacks_may_publish_alerts(rehearsed):
     """What each task's own role may do on moto (IAM on): publish to the alerts topic where
-    Airflow runs failure callbacks; the api-server's, the triggerer's (split), the migration's
-    and, with the ECS executor, the scheduler's are refused."""
+    Airflow runs failure and deadline callbacks; the api-server's, the migration's and, with the
+    ECS executor, the scheduler's are refused."""
     topic = alert_topic(rehearsed)
     allowed, refused = set(), set()
     definitions = task_definitions(rehearsed)
@@ -200,9 +203,17 @@ def test_only_the_tasks_that_run_callbacks_may_publish_alerts(rehearsed):
     assert (
         allowed
         == {
-            ("prod", "LocalExecutor"): {"SchedulerTaskDefinition", "DagProcessorTaskDefinition"},
+            ("prod", "LocalExecutor"): {
+                "SchedulerTaskDefinition",
+                "DagProcessorTaskDefinition",
+                "TriggererTaskDefinition",
+            },
             ("dev", "LocalExecutor"): {"CombinedTaskDefinition"},
-            ("prod", "AwsEcsExecutor"): {"DagProcessorTaskDefinition", "WorkerTaskDefinition"},
+            ("prod", "AwsEcsExecutor"): {
+                "DagProcessorTaskDefinition",
+                "WorkerTaskDefinition",
+                "TriggererTaskDefinition",
+            },
         }[(rehearsed.profile, rehearsed.executor)]
     )
     assert "MigrationTaskDefinition" in refused

@@ -1,6 +1,7 @@
-"""Failure alerts on the running stack: a load that fails for good publishes one message to the
-SNS topic (moto; a subscribed SQS queue keeps it), naming DAG, run, task, error and log link; a
-successful run publishes none."""
+"""Alerts on the running stack: a load that fails for good publishes one message to the SNS topic
+(moto; a subscribed SQS queue keeps it), naming DAG, run, task, error and log link; a successful
+run publishes none; a run still unfinished `late_after_seconds` after it was queued publishes one
+lateness alert (the DAG's Deadline Alert, sent by the triggerer)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import time
 from urllib.parse import quote
 
 import pytest
+import yaml
 
-from local import alert_inbox
+from local import alert_inbox, pipeline
 from local.processes import wait_until
+from local.stack import wait_for_dags
 
 from . import data
 from .test_bad_data import csv, keyed
@@ -52,3 +55,31 @@ def test_a_failed_load_sends_one_alert_naming_it_and_a_good_run_sends_none(
     assert data.run_raw(api).state == "success"
     time.sleep(5)
     assert alert_inbox.take(settings.s3_endpoint) == []
+
+
+def test_a_run_past_its_deadline_sends_one_lateness_alert(stack, sources_file):
+    settings, api = stack
+    original = sources_file.read_text()
+    config = yaml.safe_load(original)
+    config["late_after_seconds"] = 1  # any run takes longer: its deadline passes while it runs
+    sources_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        wait_for_dags(api, (pipeline.RAW,), settings)
+        alert_inbox.take(settings.s3_endpoint)
+        run = data.run_raw(api)
+        received: list[dict] = []
+        wait_until(lambda: received.extend(alert_inbox.take(settings.s3_endpoint)) or received,
+                   60, "the lateness alert", 1)  # fmt: skip
+        time.sleep(5)  # a second alert would have arrived by now
+        received += alert_inbox.take(settings.s3_endpoint)
+    finally:
+        sources_file.write_text(original)
+        wait_for_dags(api, (pipeline.RAW,), settings)
+
+    assert run.state == "success"  # late, not failed: the run goes on
+    assert [a["subject"] for a in received] == ["[airflow] snowflake_raw run late"], received
+    lines = dict(line.split(":", 1) for line in received[0]["message"].splitlines())
+    assert lines["Run"].strip() == run.run_id
+    assert lines["Late"].strip().startswith("not finished 0:00:01 after it was queued")
+    link = f"http://localhost:{settings.api_port}/dags/snowflake_raw/runs/"
+    assert lines["Log"].strip() == f"{link}{quote(run.run_id, safe='')}"

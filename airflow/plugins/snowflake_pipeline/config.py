@@ -254,6 +254,8 @@ class PipelineConfig(Strict):
     # cron or preset (a safety schedule beside events), or null
     schedule: str | None = None
     events: Events | None = None
+    # a snowflake_raw run unfinished this long after it was queued sends a lateness alert
+    late_after_seconds: int | None = Field(default=None, gt=0)
     sources: tuple[Source, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
