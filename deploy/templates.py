@@ -145,6 +145,18 @@ class Rendered:
         return {key: item for key, item in items.items() if item is not NO_VALUE}
 
 
+# Where Airflow runs alert callbacks: DAG-level failure callbacks in the dag-processor, task-level
+# ones in the task's process (LocalExecutor's in the scheduler's task, the ECS executor's in a
+# worker) and Deadline Alert callbacks in the triggerer. The roles of these tasks may publish.
+CALLBACK_CONTAINERS = frozenset({"dag-processor", "airflow-worker", "triggerer"})
+
+
+def runs_callbacks(container_names: set[str], executor: str) -> bool:
+    """Whether a task with these containers runs alert callbacks under `executor`."""
+    local = executor == "LocalExecutor"
+    return bool(container_names & CALLBACK_CONTAINERS or (local and "scheduler" in container_names))
+
+
 def containers(rendered: Rendered) -> dict[str, list[dict[str, Any]]]:
     """Container definitions by container name, over every active task definition."""
     found: dict[str, list[dict[str, Any]]] = {}

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from deploy import templates
 from deploy.rehearsal.aws import pseudo_parameters
 from deploy.rehearsal.intrinsics import Resolver, World
 from deploy.templates import containers
@@ -164,14 +165,8 @@ def test_the_slack_secrets_arn_reaches_the_same_containers_when_given(render, pr
 
 
 def runs_callbacks(rendered, task):
-    """Airflow runs DAG-level failure callbacks in the dag-processor, task-level ones in the
-    task's process (LocalExecutor's in the scheduler's task, the ECS executor's in a worker) and
-    Deadline Alert callbacks (snowflake_raw's lateness alerts) in the triggerer."""
     names = {c["Name"] for c in task["Properties"]["ContainerDefinitions"]}
-    local = rendered.parameters["Executor"] == "LocalExecutor"
-    return bool(
-        names & {"dag-processor", "airflow-worker", "triggerer"} or (local and "scheduler" in names)
-    )
+    return templates.runs_callbacks(names, rendered.parameters["Executor"])
 
 
 def task_roles(rendered):

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from deploy import templates
 from deploy.rehearsal import VARIANTS, aws
 from deploy.rehearsal.run import ProfileRehearsal
 from deploy.templates import environment as env
@@ -169,14 +170,8 @@ def test_the_alerts_topic_is_encrypted_open_to_its_alarms_and_subscribed(rehears
 
 
 def runs_callbacks(profile, definition):
-    """DAG-level failure callbacks run in the dag-processor, task-level ones in the task's
-    process (LocalExecutor's in the scheduler's task, the ECS executor's in a worker task) and
-    Deadline Alert callbacks in the triggerer."""
     names = {c["Name"] for c in definition["ContainerDefinitions"]}
-    local = profile.executor == "LocalExecutor"
-    return bool(
-        names & {"dag-processor", "airflow-worker", "triggerer"} or (local and "scheduler" in names)
-    )
+    return templates.runs_callbacks(names, profile.executor)
 
 
 def test_only_the_tasks_that_run_callbacks_may_publish_alerts(rehearsed):
