@@ -64,12 +64,18 @@ def source_rows() -> dict[str, int]:
     return counts
 
 
+def weather_rows(year: int, count: int) -> list[str]:
+    """The sample's first `count` weather rows (no header) moved to `year`: new rows of the
+    weather source that keep the analytics checks holding."""
+    rows = (data_dir() / "weather.csv").read_text().splitlines()[1 : count + 1]
+    return [r.replace(",2013,", f",{year},", 1).replace("2013-", f"{year}-") for r in rows]
+
+
 def weather_day(year: int) -> bytes:
-    """A new file of the weather source: the sample's first 24 rows (one day at one origin)
-    moved to `year`, header included, so that the analytics checks still hold."""
-    lines = (data_dir() / "weather.csv").read_text().splitlines()
-    rows = [r.replace(",2013,", f",{year},", 1).replace("2013-", f"{year}-") for r in lines[1:25]]
-    return ("\n".join([lines[0], *rows]) + "\n").encode()
+    """A new file of the weather source: one day at one origin (24 rows) in `year`, header
+    included."""
+    header = (data_dir() / "weather.csv").read_text().splitlines()[0]
+    return ("\n".join([header, *weather_rows(year, 24)]) + "\n").encode()
 
 
 def land(s3, bucket: str, echo=print) -> dict[str, int]:

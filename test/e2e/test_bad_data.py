@@ -15,7 +15,7 @@ from functools import cache
 import pandas as pd
 import pytest
 
-from local.samples import data_dir
+from local.samples import data_dir, weather_rows
 from local.settings import LANDING_BUCKET
 
 from . import data
@@ -29,8 +29,7 @@ def _lines(name: str) -> list[str]:
 
 
 def weather(year: int, count: int) -> list[str]:
-    rows = _lines("weather")[1 : count + 1]
-    return [r.replace(",2013,", f",{year},", 1).replace("2013-", f"{year}-") for r in rows]
+    return weather_rows(year, count)
 
 
 def keyed(name: str, tag: str, count: int) -> list[str]:
