@@ -7,19 +7,40 @@ from the pipeline's own SQL or audit.
 from __future__ import annotations
 
 import io
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 
 import pandas as pd
 import pyarrow.parquet as pq
+import yaml
 
 from local import pipeline
 from local.samples import LANDING_PREFIX
 from local.settings import LANDING_BUCKET
+from local.stack import wait_for_dags
 from snowflake_pipeline.config import FileType, PipelineConfig, Source, load_config
 
 
 def config_of(sources_file) -> PipelineConfig:
     return load_config(sources_file)
+
+
+@contextmanager
+def sources_changed(stack, sources_file, change: Callable[[dict], object]) -> Iterator[None]:
+    """The stack's sources file changed by `change` (given its YAML data to edit) and snowflake_raw
+    re-parsed from it, for the block; afterwards the file as it was, re-parsed again, so that the
+    lane's later tests run on the lane's own sources."""
+    settings, api = stack
+    original = sources_file.read_text()
+    edited = yaml.safe_load(original)
+    change(edited)
+    sources_file.write_text(yaml.safe_dump(edited, sort_keys=False))
+    try:
+        wait_for_dags(api, (pipeline.RAW,), settings)
+        yield
+    finally:
+        sources_file.write_text(original)
+        wait_for_dags(api, (pipeline.RAW,), settings)
 
 
 def key_of(source: Source, name: str) -> str:

@@ -9,11 +9,9 @@ import time
 from urllib.parse import quote
 
 import pytest
-import yaml
 
-from local import alert_inbox, pipeline
+from local import alert_inbox
 from local.processes import wait_until
-from local.stack import wait_for_dags
 
 from . import data
 from .test_bad_data import csv, keyed
@@ -59,12 +57,8 @@ def test_a_failed_load_sends_one_alert_naming_it_and_a_good_run_sends_none(
 
 def test_a_run_past_its_deadline_sends_one_lateness_alert(stack, sources_file):
     settings, api = stack
-    original = sources_file.read_text()
-    config = yaml.safe_load(original)
-    config["late_after_seconds"] = 1  # any run takes longer: its deadline passes while it runs
-    sources_file.write_text(yaml.safe_dump(config, sort_keys=False))
-    try:
-        wait_for_dags(api, (pipeline.RAW,), settings)
+    # any run takes longer than 1 s: its deadline passes while it runs
+    with data.sources_changed(stack, sources_file, lambda c: c.update(late_after_seconds=1)):
         alert_inbox.take(settings.s3_endpoint)
         run = data.run_raw(api)
         received: list[dict] = []
@@ -72,9 +66,6 @@ def test_a_run_past_its_deadline_sends_one_lateness_alert(stack, sources_file):
                    60, "the lateness alert", 1)  # fmt: skip
         time.sleep(5)  # a second alert would have arrived by now
         received += alert_inbox.take(settings.s3_endpoint)
-    finally:
-        sources_file.write_text(original)
-        wait_for_dags(api, (pipeline.RAW,), settings)
 
     assert run.state == "success"  # late, not failed: the run goes on
     assert [a["subject"] for a in received] == ["[airflow] snowflake_raw run late"], received

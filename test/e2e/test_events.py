@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-import yaml
 
 from local import landing_events, pipeline, processes
 from local import stack as stack_mod
@@ -38,14 +37,10 @@ def events_on(stack, sources_file):
     pipeline.follow_through(api, pipeline.trigger_raw(api, note="e2e baseline"), 600, QUIET)
     url = landing_events.ensure(settings.s3_endpoint, LANDING_PREFIX, QUIET)
     landing_events.drain(settings.s3_endpoint, url)
-    original = sources_file.read_text()
-    config = yaml.safe_load(original)
-    config["events"] = EVENTS
-    sources_file.write_text(yaml.safe_dump(config, sort_keys=False))
-    watching = "snowflake_raw scheduled on the landing events"
-    wait_until(lambda: pipeline.watching_events(api), 120, watching, 2)
-    yield url
-    sources_file.write_text(original)
+    with data.sources_changed(stack, sources_file, lambda config: config.update(events=EVENTS)):
+        watching = "snowflake_raw scheduled on the landing events"
+        wait_until(lambda: pipeline.watching_events(api), 120, watching, 2)
+        yield url
 
 
 def _now() -> datetime:

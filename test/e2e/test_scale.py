@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from bench.generated_sources import generated_config
-from local.processes import wait_until
 from snowflake_pipeline.config import DAGS_DIR
 from snowflake_pipeline.parse_probe import parse_dag_file
 
@@ -39,26 +38,7 @@ def test_a_100_source_config_parses_within_airflows_import_timeout_of_1_s(tmp_pa
     assert (parsed.errors, parsed.tasks) == ({}, {"snowflake_raw": SOURCES + 1})
 
 
-@pytest.fixture
-def restored_sources(stack, sources_file):
-    """The stack's sources file as it was, once the test is done, and snowflake_raw re-parsed
-    from it: the lane's later modules would otherwise run 101-task DAG runs."""
-    _, api = stack
-    original = sources_file.read_text()
-    tasks = len(data.config_of(sources_file).sources) + 1
-    yield
-    sources_file.write_text(original)
-    wait_until(
-        lambda: len(api.task_ids("snowflake_raw")) == tasks,
-        120,
-        "the dag-processor to re-parse snowflake_raw with the lane's sources",
-        interval=2,
-    )
-
-
-def test_100_sources_and_a_1000_file_prefix_load_exactly(
-    stack, snowflake, s3, sources_file, restored_sources
-):
+def test_100_sources_and_a_1000_file_prefix_load_exactly(stack, snowflake, s3, sources_file):
     _, api = stack
     config_data = generated_config(SOURCES, sources_file)
     *generated, events = config_data["sources"][len(data.config_of(sources_file).sources) :]
@@ -71,16 +51,10 @@ def test_100_sources_and_a_1000_file_prefix_load_exactly(
         data.put(s3, f"landing/{events['prefix']}{i:04d}.csv", _csv(next_id, 3))
         next_id += 3
 
-    sources_file.write_text(yaml.safe_dump(config_data, sort_keys=False))
-    wait_until(
-        lambda: len(api.task_ids("snowflake_raw")) == SOURCES + 1,
-        120,
-        "the dag-processor to re-parse snowflake_raw with 100 sources",
-        interval=2,
-    )
-    config = data.config_of(sources_file)
-
-    run = data.run_raw(api, timeout=1800)
+    with data.sources_changed(stack, sources_file, lambda config: config.update(config_data)):
+        assert len(api.task_ids("snowflake_raw")) == SOURCES + 1
+        config = data.config_of(sources_file)
+        run = data.run_raw(api, timeout=1800)
 
     assert run.state == "success", run.failed_tasks
     assert len(run.tasks) == SOURCES + 1
