@@ -1,0 +1,102 @@
+"""The dbt project's sources follow the pipeline's sources file; its profile is the Airflow
+connection's, through Cosmos's profile mapping."""
+
+import json
+
+import pytest
+import yaml
+
+from snowflake_pipeline.config import load_config
+from snowflake_pipeline.dbt_project import (
+    PROJECT_DIR,
+    RAW_SOURCE,
+    SOURCES_FILE,
+    analytics_target,
+    profile_mapping,
+    profile_name,
+    render_sources,
+)
+
+
+def test_the_committed_dbt_sources_are_the_ones_the_sources_file_gives():
+    committed = (PROJECT_DIR / SOURCES_FILE).read_text()
+    assert committed == render_sources(load_config()), (
+        f"{SOURCES_FILE} differs from airflow/dags/config/sources.yml: regenerate it with "
+        "`python -m local dbt-sources` and commit it"
+    )
+
+
+def test_every_raw_table_is_a_dbt_source_with_its_columns():
+    config = load_config()
+    (raw,) = yaml.safe_load(render_sources(config))["sources"]
+    assert raw["name"] == RAW_SOURCE
+    assert f"{raw['database']}.{raw['schema']}" == config.raw_schema
+    tables = {t["name"]: t for t in raw["tables"]}
+    assert {name: t["identifier"] for name, t in tables.items()} == {
+        s.name: s.table for s in config.sources
+    }
+    weather = next(s for s in config.sources if s.name == "weather")
+    assert [c["name"] for c in tables["weather"]["columns"]] == [c.name for c in weather.columns]
+    # json sources are one VARIANT column; lineage adds COPY's metadata columns
+    flights = [(c["name"], c["data_type"]) for c in tables["flights"]["columns"]]
+    assert flights[0] == ("src", "VARIANT") and ("_loaded_at", "TIMESTAMP_LTZ") in flights
+
+
+def test_a_new_source_in_the_sources_file_is_a_new_dbt_source(tmp_path):
+    config = load_config()
+    routes = config.sources[1].model_copy(update={"name": "routes", "table": "routes"})
+    more = config.model_copy(update={"sources": (*config.sources, routes)})
+    (raw,) = yaml.safe_load(render_sources(more))["sources"]
+    assert raw["tables"][-1]["name"] == "routes"
+
+
+@pytest.fixture
+def connection(monkeypatch):
+    """Set AIRFLOW_CONN_SNOWFLAKE_DEFAULT to `conn` (a dict), as Airflow reads it."""
+
+    def set_to(conn: dict) -> None:
+        monkeypatch.setenv("AIRFLOW_CONN_SNOWFLAKE_DEFAULT", json.dumps(conn))
+
+    return set_to
+
+
+def test_the_profile_is_the_local_key_pair_connection_without_its_secrets(connection, tmp_path):
+    from local.airflow_env import snowflake_connection
+    from local.settings import Settings
+
+    settings = Settings.on_free_ports(tmp_path)
+    connection(json.loads(snowflake_connection(settings)))
+    mapping = profile_mapping(load_config())
+    assert type(mapping).__name__ == "SnowflakeEncryptedPrivateKeyPemProfileMapping"
+
+    text = mapping.get_profile_file_contents(profile_name(), "local")
+    output = yaml.safe_load(text)[profile_name()]["outputs"]["local"]
+    assert {k: output[k] for k in ("database", "schema")} == analytics_target()
+    assert (output["host"], output["port"]) == ("127.0.0.1", settings.snowflake_port)
+    secrets = mapping.env_vars
+    key = (settings.state_dir / "snowflake_key.p8").read_text()
+    passphrase = (settings.state_dir / "snowflake_key.passphrase").read_text()
+    assert secrets["COSMOS_CONN_SNOWFLAKE_PRIVATE_KEY"] == key
+    assert secrets["COSMOS_CONN_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"] == passphrase
+    assert passphrase not in text and key.splitlines()[1] not in text
+
+
+def test_a_real_accounts_key_file_connection_maps_too(connection):
+    connection(
+        {
+            "conn_type": "snowflake",
+            "login": "AIRFLOW",
+            "password": "passphrase",
+            "extra": {
+                "account": "myorg-myaccount",
+                "database": "raw",
+                "warehouse": "etl_wh",
+                "role": "etl",
+                "private_key_file": "/path/to/rsa_key.p8",
+            },
+        }
+    )
+    mapping = profile_mapping(load_config())
+    assert type(mapping).__name__ == "SnowflakeEncryptedPrivateKeyFilePemProfileMapping"
+    assert mapping.profile["private_key_path"] == "/path/to/rsa_key.p8"
+    assert {k: mapping.profile[k] for k in ("database", "schema")} == analytics_target()
