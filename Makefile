@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop status test test-quick lint snowflake-setup add-source land clean
+.PHONY: run stop status test test-quick lint snowflake-setup add-source land dbt clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "==> installing pinned dependencies into $(VENV) (uv)"
@@ -37,6 +37,11 @@ land: $(STAMP)
 # A sources.yml entry inferred from a sample file, e.g. ARGS="--name routes routes.csv.gz".
 add-source: $(STAMP)
 	@$(PY) -m local add-source $(ARGS)
+
+# dbt on the analytics project (dbt/) against the running local stack (`make run` first), with the
+# profile a DAG gets from snowflake_default, e.g. ARGS="build -s flights+" or ARGS="build --full-refresh".
+dbt: $(STAMP)
+	@$(PY) -m local dbt $(ARGS)
 
 # Every tox env at once, output live: the end-to-end lanes and the container tier mostly wait on
 # Airflow's scheduling, so they overlap well even on 2 cores. `tox run` runs them one by one.

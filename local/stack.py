@@ -55,8 +55,21 @@ def _emulator_env(settings: Settings) -> dict[str, str]:
 
 def start_services(settings: Settings, echo=print) -> None:
     """Start the emulators and PostgreSQL where not running, side by side, then wait for them."""
-    ensure_certificates(settings.tls_dir)
     db_pid = metadata_db.start(settings)
+    start_emulators(settings, echo)
+    # The queue exists before the triggerer polls it; the bucket notifies it once the samples
+    # have landed (prepare_data).
+    landing_events.create_queue(settings.s3_endpoint)
+    alert_inbox.ensure(settings.s3_endpoint)
+    metadata_db.wait_ready(settings)
+    state = f"started (pid {db_pid})" if db_pid else "already running"
+    echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")
+
+
+def start_emulators(settings: Settings, echo=print) -> None:
+    """Start moto S3 and fakesnow over TLS where not running, then wait for them (the dbt tests
+    need these two only)."""
+    ensure_certificates(settings.tls_dir)
     started = []
     for name, port in (("s3", settings.s3_port), ("snowflake", settings.snowflake_port)):
         if pid := processes.running_pid(settings, name):
@@ -79,13 +92,6 @@ def start_services(settings: Settings, echo=print) -> None:
             settings.log_dir / f"{name}.log",
         )
         echo(f"  {name:<14} started (pid {pid}) on {HOST}:{port}")
-    # The queue exists before the triggerer polls it; the bucket notifies it once the samples
-    # have landed (prepare_data).
-    landing_events.create_queue(settings.s3_endpoint)
-    alert_inbox.ensure(settings.s3_endpoint)
-    metadata_db.wait_ready(settings)
-    state = f"started (pid {db_pid})" if db_pid else "already running"
-    echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")
 
 
 def s3_client(settings: Settings):
