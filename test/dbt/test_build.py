@@ -176,13 +176,13 @@ def test_dbt_builds_todays_tables_then_increments_and_full_refreshes(emulators, 
     #    with nothing new loaded, the incremental run adds nothing.
     processes.stop(settings, "snowflake")
     stack.start_emulators(settings, echo=lambda _line: None)
+    results, _ = run_dbt("build", "-s", "flights")  # dbt's are the first sessions
+    assert _query(settings, f"SELECT COUNT(*) FROM {ANALYTICS}.flights") == [(flights,)]
     # and a statement the emulator cannot run fails at once, not after the connector's retries
     started = time.monotonic()
     with pytest.raises(ProgrammingError, match="Invalid Input Error"):
         _query(settings, "SELECT REGEXP_LIKE('a', '(')")
     assert time.monotonic() - started < 10
-    results, _ = run_dbt("build", "-s", "flights")
-    assert _query(settings, f"SELECT COUNT(*) FROM {ANALYTICS}.flights") == [(flights,)]
 
     # 3. A new month of flights (January 2013's, a year later) adds only its rows.
     _set_up_account(settings, config)  # a restarted emulator has forgotten its stages
@@ -203,6 +203,8 @@ def test_dbt_builds_todays_tables_then_increments_and_full_refreshes(emulators, 
     (kept,) = _query(settings, fingerprint)
     results, _ = run_dbt("build")
     assert {r["status"] for r in results["results"]} == {"success", "pass"}
+    (model,) = [r for r in results["results"] if r["unique_id"] == "model.analytics.flights"]
+    assert model["adapter_response"]["rows_affected"] == len(new_month)  # rows inserted
     assert _query(settings, f"SELECT COUNT(*) FROM {ANALYTICS}.flights") == [
         (flights + len(new_month),)
     ]
