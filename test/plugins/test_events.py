@@ -89,3 +89,22 @@ def test_events_without_the_queue_url_name_the_file_the_key_and_the_variable(mon
         raw_schedule(CONFIG, SOURCES)
     message = str(error.value)
     assert str(SOURCES) in message and "'events'" in message and QUEUE_URL_ENV in message
+
+
+def test_the_watchers_sqs_trigger_can_make_its_async_client(monkeypatch):
+    """The SQS trigger polls with aiobotocore, which the amazon provider does not require: an
+    image without it fails the trigger every second and no landed file starts a run. (This runs
+    in the image's test stage too.)"""
+    import asyncio
+
+    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+
+    async def service_name() -> str:
+        hook = SqsHook(aws_conn_id=None, region_name="us-east-1")
+        async with await hook.get_async_conn() as client:
+            return client.meta.service_model.service_name
+
+    assert asyncio.run(service_name()) == "sqs"
