@@ -6,14 +6,18 @@ import json
 import pytest
 import yaml
 
-from snowflake_pipeline.config import load_config
+from snowflake_pipeline.config import ConfigError, load_config
 from snowflake_pipeline.dbt_project import (
     PROJECT_DIR,
     RAW_SOURCE,
     SOURCES_FILE,
+    analytics_schema,
     analytics_target,
+    model_tables,
     profile_mapping,
     profile_name,
+    raw_inputs,
+    read_manifest,
     render_sources,
 )
 
@@ -81,7 +85,7 @@ def test_the_profile_is_the_local_key_pair_connection_without_its_secrets(connec
     assert passphrase not in text and key.splitlines()[1] not in text
 
 
-def test_a_real_accounts_key_file_connection_maps_too(connection):
+def test_a_real_accounts_connection_as_make_deploy_writes_it_maps_too(connection):
     connection(
         {
             "conn_type": "snowflake",
@@ -92,11 +96,44 @@ def test_a_real_accounts_key_file_connection_maps_too(connection):
                 "database": "raw",
                 "warehouse": "etl_wh",
                 "role": "etl",
-                "private_key_file": "/path/to/rsa_key.p8",
+                "private_key_content": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n",
             },
         }
     )
     mapping = profile_mapping(load_config())
-    assert type(mapping).__name__ == "SnowflakeEncryptedPrivateKeyFilePemProfileMapping"
-    assert mapping.profile["private_key_path"] == "/path/to/rsa_key.p8"
-    assert {k: mapping.profile[k] for k in ("database", "schema")} == analytics_target()
+    profile = mapping.profile
+    assert (profile["account"], profile["user"], profile["role"]) == (
+        "myorg-myaccount",
+        "AIRFLOW",
+        "etl",
+    )
+    assert {k: profile[k] for k in ("database", "schema")} == analytics_target()
+    assert "passphrase" not in str(profile)
+
+
+def test_the_mapping_reads_no_connection_until_a_task_renders_its_profile(monkeypatch):
+    # a DAG parse builds it: no secrets backend call, no connection needed then
+    monkeypatch.delenv("AIRFLOW_CONN_SNOWFLAKE_DEFAULT", raising=False)
+    mapping = profile_mapping(load_config())
+    assert mapping.conn_id == "snowflake_default"
+
+
+def test_the_analytics_schema_is_declared_once_and_validated(tmp_path):
+    assert analytics_target() == {"database": "analytics", "schema": "nycflights"}
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "analytics.yml").write_text("analytics_schema: analytics\ntables: {}\n")
+    with pytest.raises(ConfigError) as error:
+        analytics_schema(tmp_path)
+    message = str(error.value)
+    assert "analytics.yml" in message and "tables" in message and "analytics_schema" in message
+
+
+def test_the_manifest_gives_the_raw_inputs_and_the_model_tables():
+    manifest = read_manifest()
+    config = load_config()
+    assert raw_inputs(config, manifest) == tuple(config.table_of(s) for s in config.sources)
+    tables = model_tables(manifest)
+    assert set(tables) == {p.stem for p in (PROJECT_DIR / "models").rglob("*.sql")}
+    order = list(tables)
+    assert order.index("stg_flights") < order.index("flights") < order.index("flights_enriched")
+    assert tables["flights"] == "analytics.nycflights.flights"
