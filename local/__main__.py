@@ -205,6 +205,30 @@ def _dbt(args) -> int:
         return 1
 
 
+def _dbt_docs(args) -> int:
+    """dbt's documentation site of the project, generated against the running stack."""
+    from local import dbt
+
+    settings = settings_mod.load()
+    folder = settings.state_dir / "dbt-docs"
+    try:
+        done = dbt.run(settings, ["docs", "generate", "--target-path", str(folder)])
+    except dbt.StackNotRunning as exc:
+        print(f"!! {exc}")
+        return 1
+    if done.returncode == 0:
+        print(f"==> dbt docs: open {folder / 'index.html'}")
+    return done.returncode
+
+
+def _dbt_parse(args) -> int:
+    from local import dbt
+
+    if not dbt.build_manifest():
+        print("  dbt manifest up to date")
+    return 0
+
+
 def _dbt_sources(args) -> int:
     from snowflake_pipeline.config import load_config
     from snowflake_pipeline.dbt_project import PROJECT_DIR, SOURCES_FILE, render_sources
@@ -258,6 +282,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     dbt.add_argument("args", nargs=argparse.REMAINDER, help="dbt's own arguments")
     dbt.set_defaults(func=_dbt)
+    docs = sub.add_parser(
+        "dbt-docs", help="dbt's documentation site of dbt/, generated against the running stack"
+    )
+    docs.set_defaults(func=_dbt_docs)
+    parse = sub.add_parser(
+        "dbt-parse",
+        help="build dbt/target/manifest.json when dbt/ changed (dbt parse, parse-only profile)",
+    )
+    parse.set_defaults(func=_dbt_parse)
     sources = sub.add_parser(
         "dbt-sources", help="write dbt's sources (dbt/models/staging/_sources.yml) from sources.yml"
     )

@@ -159,6 +159,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
             "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # Cosmos and dbt send usage telemetry unless told not to
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "DO_NOT_TRACK": "1",
             "PYTHONUNBUFFERED": "1",
             # airflow_local_settings.py: preloads the Snowflake connector in the scheduler.
             "PYTHONPATH": str(REPO / "airflow" / "config"),

@@ -93,3 +93,55 @@ def run(
     return subprocess.run(  # noqa: S603 - our own dbt, the caller's arguments
         [dbt_executable(), *args], env=env, check=False, **popen
     )
+
+
+def _project_files(project_dir: Path) -> list[Path]:
+    """What the manifest is built from: the project's files, not dbt's own output."""
+    skip = {"target", "logs", "dbt_packages"}
+    return [
+        p
+        for p in project_dir.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(project_dir).parts)
+    ]
+
+
+def manifest_is_current(project_dir: Path | None = None) -> bool:
+    from snowflake_pipeline.dbt_project import PROJECT_DIR, manifest_path
+
+    project_dir = project_dir or PROJECT_DIR
+    manifest = manifest_path(project_dir)
+    if not manifest.is_file():
+        return False
+    built = manifest.stat().st_mtime
+    return all(p.stat().st_mtime <= built for p in _project_files(project_dir))
+
+
+def build_manifest(echo=print, force: bool = False) -> bool:
+    """`dbt parse` of the project into dbt/target/manifest.json, as the image build does: the
+    parse-only profile (dbt parse never connects), telemetry off. Skipped while the manifest is
+    newer than every file of the project. Returns whether it ran; raises when dbt fails."""
+    from snowflake_pipeline.dbt_project import PARSE_PROFILES_DIR, PROJECT_DIR, manifest_path
+
+    if not force and manifest_is_current():
+        return False
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
+        **NO_TELEMETRY,
+        "DBT_PROFILES_DIR": str(PROJECT_DIR / PARSE_PROFILES_DIR),
+        "DBT_PROJECT_DIR": str(PROJECT_DIR),
+    }
+    done = subprocess.run(  # noqa: S603 - our own dbt, fixed arguments
+        [dbt_executable(), "parse", "--no-partial-parse", "--quiet"],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"dbt parse of {PROJECT_DIR} failed (exit {done.returncode}):\n"
+            f"{done.stdout}{done.stderr}"
+        )
+    echo(f"  dbt manifest built: {manifest_path()}")
+    return True

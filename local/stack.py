@@ -13,7 +13,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local import alert_inbox, landing_events, metadata_db, processes
+from local import alert_inbox, dbt, landing_events, metadata_db, processes
 from local.airflow_api import AirflowAPI
 from local.airflow_env import (
     COMPONENTS,
@@ -181,11 +181,13 @@ def wait_for_airflow(settings: Settings) -> AirflowAPI:
 
 
 def _config_changed_at() -> datetime:
-    """When the DAG files or what they read (config, SQL, the sources file) last changed."""
+    """When the DAG files or what they read (config, the sources file, the dbt manifest) last
+    changed."""
     from snowflake_pipeline.config import DAGS_DIR, sources_file
+    from snowflake_pipeline.dbt_project import manifest_path
 
     files = [p for p in DAGS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    newest = max(p.stat().st_mtime for p in [*files, sources_file()])
+    newest = max(p.stat().st_mtime for p in [*files, sources_file(), manifest_path()])
     return datetime.fromtimestamp(newest, UTC)
 
 
@@ -242,6 +244,8 @@ class StackProcessDied(RuntimeError):
 def up(settings: Settings, echo=print) -> AirflowAPI:
     """Start what is not running and prepare the data; Airflow boots while the data is landed."""
     steps = [
+        # the manifest Cosmos renders snowflake_analytics from, before the dag-processor parses it
+        ("dbt manifest", lambda: dbt.build_manifest(echo)),
         ("emulators and PostgreSQL", lambda: start_services(settings, echo)),
         ("airflow", lambda: start_airflow(settings, echo)),
         ("sample data and Snowflake setup", lambda: prepare_data(settings, echo)),

@@ -1,8 +1,8 @@
 """The dbt project (dbt/) on the Snowflake emulator over TLS, as `make dbt` runs it: real moto and
 fakesnow processes, the sample data loaded by the pipeline's own load, no mocks.
 
-One scenario, in order: `dbt build` gives the tables the SQL layer before dbt gives (built from
-its own code into another schema), with the figures of an independent pandas computation; after
+One scenario, in order: `dbt build` gives the tables with the row counts of the sources and the
+figures of an independent pandas computation; after
 an emulator restart a build reads every database; a new month of flights adds only its rows to the
 incremental model; `--full-refresh` gives the same table; a failing test fails the build, naming
 model and test, and what is downstream is skipped.
@@ -10,11 +10,9 @@ model and test, and what is downstream is skipped.
 
 import json
 import os
-import shutil
 import time
 from contextlib import closing
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from snowflake.connector.errors import ProgrammingError
@@ -24,8 +22,7 @@ from local import dbt, processes, samples, stack
 from local.airflow_env import connect_snowflake, connection_env
 from local.settings import LANDING_BUCKET, Settings
 from snowflake_pipeline import account_setup
-from snowflake_pipeline.analytics import load_analytics
-from snowflake_pipeline.config import DAGS_DIR, load_config
+from snowflake_pipeline.config import load_config
 from snowflake_pipeline.load import load_source
 from test.e2e.expected import delays_by_origin_quarter, source_frames
 
@@ -34,14 +31,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 MARTS = ("flights", "dim_date", "flights_enriched", "delays_by_origin_quarter")
 ANALYTICS = "analytics.nycflights"  # where dbt builds (analytics.yml's analytics_schema)
-BEFORE = "analytics.before_dbt"  # where the SQL layer before dbt builds, for comparison
 
 
 @pytest.fixture(scope="module")
 def emulators(tmp_path_factory):
     """moto S3 and fakesnow over TLS, as the local stack starts them; the samples landed, the
-    account set up, every source loaded by the pipeline's load, and the SQL layer before dbt
-    built into BEFORE from its own code."""
+    account set up, every source loaded by the pipeline's load."""
     settings = Settings.on_free_ports(tmp_path_factory.mktemp("stack"))
     saved = os.environ.get("REQUESTS_CA_BUNDLE")
     try:
@@ -52,7 +47,6 @@ def emulators(tmp_path_factory):
         with closing(connect_snowflake(settings)) as conn:
             for source in config.sources:
                 load_source(conn, config, source, "dbt-test-1")
-            _build_before_dbt(conn, config, tmp_path_factory.mktemp("dags"))
         yield settings, config
     finally:
         stack.down(settings, echo=lambda _line: None)
@@ -66,20 +60,6 @@ def _set_up_account(settings, config):
     variables = account_setup.variables_from_env(connection_env(settings))
     with closing(connect_snowflake(settings)) as conn:
         account_setup.apply(conn, variables, config, echo=lambda _line: None)
-
-
-def _build_before_dbt(conn, config, dags_dir: Path) -> None:
-    """The analytics tables as snowflake_analytics builds them today, into BEFORE."""
-    shutil.copytree(DAGS_DIR / "sql", dags_dir / "sql")
-    (dags_dir / "config").mkdir()
-    declared = (DAGS_DIR / "config" / "analytics.yml").read_text()
-    (dags_dir / "config" / "analytics.yml").write_text(
-        declared.replace(f"analytics_schema: {ANALYTICS}", f"analytics_schema: {BEFORE}")
-    )
-    with closing(conn.cursor()) as cur:
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {BEFORE}")
-        for table in load_analytics(config, dags_dir).tables.values():
-            cur.execute(table.build_sql)
 
 
 @pytest.fixture(scope="module")
@@ -146,17 +126,9 @@ def test_dbt_builds_todays_tables_then_increments_and_full_refreshes(emulators, 
     settings, config = emulators
     sources = source_frames()
 
-    # 1. The first build equals the layer before dbt, table by table, and the independent figures.
+    # 1. The first build: every model and test passes, with the independent figures.
     results, _ = run_dbt("build")
     assert {r["status"] for r in results["results"]} == {"success", "pass"}
-    for mart in MARTS:
-        before = _columns(settings, f"{BEFORE}.{mart}")
-        built = _columns(settings, f"{ANALYTICS}.{mart}")
-        assert built == before + (["_loaded_at"] if mart == "flights" else []), mart
-        left, right, only_left, only_right = _differences(
-            settings, f"{ANALYTICS}.{mart}", f"{BEFORE}.{mart}", before
-        )
-        assert (left, only_left, only_right) == (right, 0, 0), mart
     counts = {m: _query(settings, f"SELECT COUNT(*) FROM {ANALYTICS}.{m}")[0][0] for m in MARTS}
     flights = len(sources["flights"])
     assert counts == {
@@ -225,7 +197,7 @@ def test_dbt_builds_todays_tables_then_increments_and_full_refreshes(emulators, 
     incremental_seconds = _elapsed(results, "model.analytics.flights")
 
     # 4. A full refresh rebuilds flights from every raw row: the same table, _loaded_at included.
-    snapshot = f"{BEFORE}.flights_incremental"
+    snapshot = f"{ANALYTICS}.flights_before_full_refresh"  # not a model: dbt leaves it
     _query(settings, f"CREATE OR REPLACE TABLE {snapshot} AS SELECT * FROM {ANALYTICS}.flights")
     results, _ = run_dbt("build", "--full-refresh")
     every = _columns(settings, f"{ANALYTICS}.flights")
