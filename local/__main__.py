@@ -208,16 +208,18 @@ def _dbt(args) -> int:
 def _dbt_docs(args) -> int:
     """dbt's documentation site of the project, generated against the running stack."""
     from local import dbt
+    from local.airflow_env import dbt_docs_dir
 
     settings = settings_mod.load()
-    folder = settings.state_dir / "dbt-docs"
+    folder = dbt_docs_dir(settings)
     try:
         done = dbt.run(settings, ["docs", "generate", "--target-path", str(folder)])
     except dbt.StackNotRunning as exc:
         print(f"!! {exc}")
         return 1
     if done.returncode == 0:
-        print(f"==> dbt docs: open {folder / 'index.html'}")
+        print(f"==> dbt docs: in the UI, http://localhost:{settings.api_port}/cosmos/analytics/dbt_docs")
+        print(f"    or open {folder / 'index.html'}")
     return done.returncode
 
 
