@@ -1,6 +1,7 @@
 # The project's Airflow image: the official Airflow 3.3.2 image plus our pinned providers,
-# DAGs, plugins, Snowflake SQL and the dbt project with its manifest. One image runs every component (api-server, scheduler,
-# dag-processor, triggerer, db migrate) locally in docker-compose-local.yml and on ECS Fargate.
+# DAGs, plugins, Snowflake SQL and the dbt project with its manifest. One image runs every
+# component (api-server, scheduler, dag-processor, triggerer, db migrate) locally in
+# docker-compose-local.yml and on ECS Fargate.
 #
 # Targets:
 #   runtime (default)  what ECS runs and `make image` builds
@@ -72,8 +73,8 @@ ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
 COPY airflow/dags/ /opt/airflow/dags/
 COPY airflow/plugins/ /opt/airflow/plugins/
 COPY sql/ /opt/airflow/sql/
-# The analytics layer: the dbt project and the manifest built above.
-COPY --from=manifest /tmp/dbt/ /opt/airflow/dbt/
+# The analytics layer: the dbt project and the manifest built above, read-only like the code.
+COPY --from=manifest --chown=0:0 /tmp/dbt/ /opt/airflow/dbt/
 # airflow_local_settings.py: the scheduler preloads the Snowflake connector before forking workers.
 COPY airflow/config/ /opt/airflow/config/
 # Its mode (0755) comes from git: `COPY --chmod` would need BuildKit.

@@ -55,7 +55,7 @@ def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
 
 def test_the_image_carries_the_dbt_project_and_the_manifest_built_offline(stages):
     # beside plugins/, where snowflake_pipeline.dbt_project looks for it
-    assert "--from=manifest /tmp/dbt/ /opt/airflow/dbt/" in stages["app"].args("COPY")
+    assert "--from=manifest --chown=0:0 /tmp/dbt/ /opt/airflow/dbt/" in stages["app"].args("COPY")
     assert stages["manifest"].base == "deps"
     assert stages["manifest"].args("COPY") == ["--chown=50000:0 dbt/ /tmp/dbt/"]
     (parse,) = stages["manifest"].args("RUN")
