@@ -218,7 +218,8 @@ def _dbt_docs(args) -> int:
         print(f"!! {exc}")
         return 1
     if done.returncode == 0:
-        print(f"==> dbt docs: in the UI, http://localhost:{settings.api_port}/cosmos/analytics/dbt_docs")
+        ui = f"http://localhost:{settings.api_port}/cosmos/analytics/dbt_docs"
+        print(f"==> dbt docs: in the UI, {ui}")
         print(f"    or open {folder / 'index.html'}")
     return done.returncode
 

@@ -1,10 +1,11 @@
 """snowflake_analytics: build the dbt project (dbt/) when a raw table its models read got new rows.
 
-Cosmos renders one task per dbt model from the project's manifest (built with the image and by
-`make run`, never here: no `dbt ls` at parse time); the order is the models' own ref() graph, and
-the raw Assets this DAG is scheduled on are the sources they read. Each model's dbt tests run
-right after it: a failing test fails the run, naming the model and the test, and the models
-downstream of it do not build. The dbt profile is the Airflow connection snowflake_default,
+Cosmos renders the project from its manifest (built with the image and by `make run`, never
+here: no `dbt ls` at parse time): one task runs `dbt build` of the whole project, and a task per
+model and per model's tests follows it, in the order of the models' own ref() graph; the raw
+Assets this DAG is scheduled on are the sources they read. Each model's dbt tests run right after
+it: a failing test fails the run, naming the model and the test, and the models downstream of it
+do not build. The dbt profile is the Airflow connection snowflake_default,
 through Cosmos's key-pair profile mapping. Every model publishes its table as an Asset.
 """
 
