@@ -15,7 +15,6 @@ from snowflake_pipeline.dbt_project import (
     analytics_target,
     model_tables,
     profile_mapping,
-    profile_name,
     raw_inputs,
     read_manifest,
     render_sources,
@@ -62,27 +61,6 @@ def connection(monkeypatch):
         monkeypatch.setenv("AIRFLOW_CONN_SNOWFLAKE_DEFAULT", json.dumps(conn))
 
     return set_to
-
-
-def test_the_profile_is_the_local_key_pair_connection_without_its_secrets(connection, tmp_path):
-    from local.airflow_env import snowflake_connection
-    from local.settings import Settings
-
-    settings = Settings.on_free_ports(tmp_path)
-    connection(json.loads(snowflake_connection(settings)))
-    mapping = profile_mapping(load_config())
-    assert type(mapping).__name__ == "SnowflakeEncryptedPrivateKeyPemProfileMapping"
-
-    text = mapping.get_profile_file_contents(profile_name(), "local")
-    output = yaml.safe_load(text)[profile_name()]["outputs"]["local"]
-    assert {k: output[k] for k in ("database", "schema")} == analytics_target()
-    assert (output["host"], output["port"]) == ("127.0.0.1", settings.snowflake_port)
-    secrets = mapping.env_vars
-    key = (settings.state_dir / "snowflake_key.p8").read_text()
-    passphrase = (settings.state_dir / "snowflake_key.passphrase").read_text()
-    assert secrets["COSMOS_CONN_SNOWFLAKE_PRIVATE_KEY"] == key
-    assert secrets["COSMOS_CONN_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"] == passphrase
-    assert passphrase not in text and key.splitlines()[1] not in text
 
 
 def test_a_real_accounts_connection_as_make_deploy_writes_it_maps_too(connection):
