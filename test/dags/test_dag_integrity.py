@@ -75,8 +75,8 @@ def test_analytics_runs_one_dbt_build_and_a_task_per_model_publishing_its_table(
     # a failed build is not run again whole: each model's task retries its own model
     assert producer.retries == 0
     mapping = producer.profile_config.profile_mapping
-    # the profile is the Airflow connection, mapped by Cosmos (key pair)
-    assert type(mapping).__name__ == "SnowflakeEncryptedPrivateKeyPemProfileMapping"
+    # the profile is the Airflow connection, mapped by Cosmos when a task runs
+    assert type(mapping).__name__ == "SnowflakeConnectionProfileMapping"
     assert mapping.conn_id == "snowflake_default"
     published = {task.task_id: [o.name for o in task.outlets] for task in dag.tasks if task.outlets}
     assert sorted(name for names in published.values() for name in names) == sorted(

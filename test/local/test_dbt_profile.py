@@ -15,7 +15,7 @@ def test_the_profile_is_the_local_key_pair_connection_without_its_secrets(monkey
     settings = Settings.on_free_ports(tmp_path)
     monkeypatch.setenv("AIRFLOW_CONN_SNOWFLAKE_DEFAULT", snowflake_connection(settings))
     mapping = profile_mapping(load_config())
-    assert type(mapping).__name__ == "SnowflakeEncryptedPrivateKeyPemProfileMapping"
+    assert type(mapping).__name__ == "SnowflakeConnectionProfileMapping"
 
     text = mapping.get_profile_file_contents(profile_name(), "local")
     output = yaml.safe_load(text)[profile_name()]["outputs"]["local"]

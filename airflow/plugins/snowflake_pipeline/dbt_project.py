@@ -210,12 +210,12 @@ def model_tables(manifest: dict, dags_dir: str | Path = DAGS_DIR) -> dict[str, s
 
 
 def profile_mapping(config: PipelineConfig, dags_dir: str | Path = DAGS_DIR):
-    """Cosmos's key-pair profile mapping of the pipeline's Snowflake connection (the PEM key in
-    the connection's `private_key_content`, its passphrase as the password: what `make deploy`
-    writes and the local stack uses), targeting the analytics schema. It reads the connection
-    when a task renders its profile, never when a DAG file is parsed. Imports Airflow."""
-    from cosmos.profiles.snowflake import SnowflakeEncryptedPrivateKeyPemProfileMapping
+    """Cosmos's profile mapping of the pipeline's Snowflake connection (key pair, as `make deploy`
+    writes it and the local stack uses, or password, as compose's emulator connection), targeting
+    the analytics schema. It reads the connection when a task renders its profile, never when a
+    DAG file is parsed. Imports Airflow and Cosmos."""
+    from snowflake_pipeline.dbt_profile import SnowflakeConnectionProfileMapping
 
-    return SnowflakeEncryptedPrivateKeyPemProfileMapping(
+    return SnowflakeConnectionProfileMapping(
         config.connection_id, profile_args=analytics_target(dags_dir)
     )
