@@ -4,8 +4,9 @@ fakesnow processes, the sample data loaded by the pipeline's own load, no mocks.
 One scenario, in order: `dbt build` gives the tables with the row counts of the sources and the
 figures of an independent pandas computation; after
 an emulator restart a build reads every database; a new month of flights adds only its rows to the
-incremental model; `--full-refresh` gives the same table; a failing test fails the build, naming
-model and test, and what is downstream is skipped.
+incremental model; `--full-refresh` gives the same table; a flights table from before the model
+is refused with the command that rebuilds it; a failing test fails the build, naming model and
+test, and what is downstream is skipped.
 """
 
 import json
@@ -208,7 +209,22 @@ def test_dbt_builds_todays_tables_then_increments_and_full_refreshes(emulators, 
     full_seconds = _elapsed(results, "model.analytics.flights")
     print(f"\nflights model: incremental {incremental_seconds:.2f} s, full {full_seconds:.2f} s")
 
-    # 5. A failing test fails the build naming the model and the test; downstream is skipped.
+    # 5. A flights table from before this model (the SQL layer's, without _loaded_at) stops the
+    #    incremental build with the command that fixes it; that command gives the same table.
+    before_dbt = ", ".join(c for c in every if c != "_loaded_at")
+    _query(
+        settings,
+        f"CREATE OR REPLACE TABLE {ANALYTICS}.flights AS SELECT {before_dbt} FROM {snapshot}",
+    )
+    _, output = run_dbt("build", "-s", "flights", expect_success=False)
+    assert f"{ANALYTICS}.flights has no column _loaded_at" in output.lower().replace('"', "")
+    assert 'make dbt ARGS="build --full-refresh -s flights+"' in output
+    run_dbt("build", "--full-refresh", "-s", "flights+")
+    assert _differences(settings, f"{ANALYTICS}.flights", snapshot, every) == (
+        (flights + len(new_month),) * 2 + (0, 0)
+    )
+
+    # 6. A failing test fails the build naming the model and the test; downstream is skipped.
     departed = new_month[new_month["dep_time"].notna()].head(1)
     late = departed.assign(year=2015, time_hour="2015-01-01T10:00:00Z", dep_delay=5000)
     stack.s3_client(settings).put_object(

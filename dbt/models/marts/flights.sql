@@ -33,5 +33,6 @@ select
     _loaded_at
 from {{ ref('stg_flights') }}
 {% if is_incremental() %}
+{{ require_column(this, '_loaded_at', 'flights') }}
 where _loaded_at > (select coalesce(max(_loaded_at), '1900-01-01'::timestamp_ltz) from {{ this }})
 {% endif %}
