@@ -1,6 +1,7 @@
 # The project's Airflow image: the official Airflow 3.3.2 image plus our pinned providers,
-# DAGs, plugins and Snowflake SQL. One image runs every component (api-server, scheduler,
-# dag-processor, triggerer, db migrate) locally in docker-compose-local.yml and on ECS Fargate.
+# DAGs, plugins, Snowflake SQL and the dbt project with its manifest. One image runs every
+# component (api-server, scheduler, dag-processor, triggerer, db migrate) locally in
+# docker-compose-local.yml and on ECS Fargate.
 #
 # Targets:
 #   runtime (default)  what ECS runs and `make image` builds
@@ -45,17 +46,35 @@ LABEL org.opencontainers.image.title="airflow-snowflake-fargate" \
       org.opencontainers.image.base.name="${AIRFLOW_BASE_IMAGE}"
 
 ############################################################################################
+# manifest: the dbt project's manifest (dbt/target/manifest.json), which Cosmos renders the
+# analytics DAG from (no `dbt ls` when a DAG file is parsed). `dbt parse` never connects: it
+# runs with the project's parse-only profile (dbt/parse_profile, no secret), no network needed.
+############################################################################################
+FROM deps AS manifest
+
+COPY --chown=50000:0 dbt/ /tmp/dbt/
+WORKDIR /tmp/dbt
+RUN DO_NOT_TRACK=1 DBT_PROFILES_DIR=/tmp/dbt/parse_profile \
+        dbt parse --no-partial-parse --quiet \
+    && test -s target/manifest.json \
+    && rm -rf logs target/partial_parse.msgpack target/graph.gpickle
+
+############################################################################################
 # app: the production content. Code is owned by root and read-only for the airflow user.
 ############################################################################################
 FROM deps AS app
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins \
-    AIRFLOW__CORE__LOAD_EXAMPLES=False
+    AIRFLOW__CORE__LOAD_EXAMPLES=False \
+    AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
+    DO_NOT_TRACK=1
 
 COPY airflow/dags/ /opt/airflow/dags/
 COPY airflow/plugins/ /opt/airflow/plugins/
 COPY sql/ /opt/airflow/sql/
+# The analytics layer: the dbt project and the manifest built above, read-only like the code.
+COPY --from=manifest --chown=0:0 /tmp/dbt/ /opt/airflow/dbt/
 # airflow_local_settings.py: the scheduler preloads the Snowflake connector before forking workers.
 COPY airflow/config/ /opt/airflow/config/
 # Its mode (0755) comes from git: `COPY --chmod` would need BuildKit.

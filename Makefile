@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop status test test-quick lint snowflake-setup add-source land clean
+.PHONY: run stop status test test-quick lint snowflake-setup add-source land dbt dbt-docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "==> installing pinned dependencies into $(VENV) (uv)"
@@ -15,7 +15,10 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(UV) pip install --python $(PY) -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
+# The dependencies, then the dbt manifest snowflake_analytics is rendered from (`make run`
+# builds it too, before Airflow starts, whenever a file of dbt/ is newer).
 install: $(STAMP)
+	@$(PY) -m local dbt-parse
 
 run: $(STAMP)
 	@$(PY) -m local run
@@ -37,6 +40,15 @@ land: $(STAMP)
 # A sources.yml entry inferred from a sample file, e.g. ARGS="--name routes routes.csv.gz".
 add-source: $(STAMP)
 	@$(PY) -m local add-source $(ARGS)
+
+# dbt on the analytics project (dbt/) against the running local stack (`make run` first), with the
+# profile a DAG gets from snowflake_default, e.g. ARGS="build -s flights+" or ARGS="build --full-refresh".
+dbt: $(STAMP)
+	@$(PY) -m local dbt $(ARGS)
+
+# dbt's documentation site of the project, generated against the running stack (.local/dbt-docs/).
+dbt-docs: $(STAMP)
+	@$(PY) -m local dbt-docs
 
 # Every tox env at once, output live: the end-to-end lanes and the container tier mostly wait on
 # Airflow's scheduling, so they overlap well even on 2 cores. `tox run` runs them one by one.

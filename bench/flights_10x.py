@@ -1,6 +1,6 @@
 """Ten times the sample flights: the real year 2013 shifted into ten consecutive years.
 
-Every other column is kept, so the analytics SQL, its checks and the raw load see the same shapes
+Every other column is kept, so the dbt models, their tests and the raw load see the same shapes
 at ten times the rows. 2013 has no 29 February, so every shifted date exists.
 """
 

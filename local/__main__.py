@@ -195,6 +195,60 @@ def _serve_snowflake(args) -> int:
     return 0
 
 
+def _dbt(args) -> int:
+    from local import dbt
+
+    try:
+        return dbt.run(settings_mod.load(), args.args).returncode
+    except dbt.StackNotRunning as exc:
+        print(f"!! {exc}")
+        return 1
+
+
+def _dbt_docs(args) -> int:
+    """dbt's documentation site of the project, generated against the running stack."""
+    from local import dbt
+    from local.airflow_env import dbt_docs_dir
+
+    settings = settings_mod.load()
+    folder = dbt_docs_dir(settings)
+    try:
+        done = dbt.run(settings, ["docs", "generate", "--target-path", str(folder)])
+    except dbt.StackNotRunning as exc:
+        print(f"!! {exc}")
+        return 1
+    if done.returncode == 0:
+        ui = f"http://localhost:{settings.api_port}/cosmos/analytics/dbt_docs"
+        print(f"==> dbt docs: in the UI, {ui}")
+        print(f"    or open {folder / 'index.html'}")
+    return done.returncode
+
+
+def _dbt_parse(args) -> int:
+    from local import dbt
+
+    if not dbt.build_manifest():
+        print("  dbt manifest up to date")
+    return 0
+
+
+def _dbt_sources(args) -> int:
+    from snowflake_pipeline.config import load_config
+    from snowflake_pipeline.dbt_project import PROJECT_DIR, SOURCES_FILE, render_sources
+
+    path = PROJECT_DIR / SOURCES_FILE
+    text = render_sources(load_config())
+    if path.exists() and path.read_text() == text:
+        print(f"{path}: up to date")
+        return 0
+    if args.check:
+        print(f"{path}: differs from the sources file; run `python -m local dbt-sources`")
+        return 1
+    path.write_text(text)
+    print(f"{path}: written")
+    return 0
+
+
 def _add_source(args) -> int:
     from local import add_source
 
@@ -224,6 +278,27 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--prefix", default=None, help="folder under the stage; default NAME/")
     add.add_argument("file", help="sample file: .csv, .tsv, .json, .jsonl, .ndjson, .parquet")
     add.set_defaults(func=_add_source)
+    dbt = sub.add_parser(
+        "dbt",
+        help="the dbt CLI on the analytics project (dbt/) against the running local stack",
+        description="e.g. python -m local dbt build -s flights+",
+    )
+    dbt.add_argument("args", nargs=argparse.REMAINDER, help="dbt's own arguments")
+    dbt.set_defaults(func=_dbt)
+    docs = sub.add_parser(
+        "dbt-docs", help="dbt's documentation site of dbt/, generated against the running stack"
+    )
+    docs.set_defaults(func=_dbt_docs)
+    parse = sub.add_parser(
+        "dbt-parse",
+        help="build dbt/target/manifest.json when dbt/ changed (dbt parse, parse-only profile)",
+    )
+    parse.set_defaults(func=_dbt_parse)
+    sources = sub.add_parser(
+        "dbt-sources", help="write dbt's sources (dbt/models/staging/_sources.yml) from sources.yml"
+    )
+    sources.add_argument("--check", action="store_true", help="only say whether it is current")
+    sources.set_defaults(func=_dbt_sources)
     one = sub.add_parser(
         "land", help="land a file under a source's prefix and follow the run its event starts"
     )
@@ -249,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         "--tls-name", action="append", default=[], help="another name for the certificate"
     )
     sf.set_defaults(func=_serve_snowflake)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dbt"]:
+        # Everything after `dbt` is dbt's, options first included (`dbt --version`).
+        return _dbt(argparse.Namespace(args=argv[1:]))
     args = parser.parse_args(argv)
     return args.func(args)
 

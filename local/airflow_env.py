@@ -121,6 +121,11 @@ def connection_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def dbt_docs_dir(settings: Settings) -> Path:
+    """Where `make dbt-docs` writes dbt's documentation site, which the UI serves."""
+    return settings.state_dir / "dbt-docs"
+
+
 def airflow_env(settings: Settings) -> dict[str, str]:
     home = settings.airflow_home
     shared = _shared_secrets(settings)
@@ -159,6 +164,14 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
             "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # Cosmos and dbt send usage telemetry unless told not to
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "DO_NOT_TRACK": "1",
+            # The UI's "dbt docs (analytics)" view (Cosmos's plugin) serves what `make dbt-docs`
+            # generates there.
+            "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
+                {"analytics": {"dir": str(dbt_docs_dir(settings)), "name": "dbt docs (analytics)"}}
+            ),
             "PYTHONUNBUFFERED": "1",
             # airflow_local_settings.py: preloads the Snowflake connector in the scheduler.
             "PYTHONPATH": str(REPO / "airflow" / "config"),

@@ -1,5 +1,6 @@
 """What a finished `make run` prints: the load audit and row counts of every configured source and
-table, the checks, the delay report, the UI, timings. Tables come from the DAGs' own config."""
+dbt model, the dbt builds and tests, the delay report, the UI, timings. Tables come from the DAGs'
+own config and the dbt manifest: a new source or model is reported without a change here."""
 
 from __future__ import annotations
 
@@ -7,28 +8,27 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from local.pipeline import RunOutcome
-from snowflake_pipeline.analytics import AnalyticsLayer, load_analytics
 from snowflake_pipeline.config import PipelineConfig, load_config
+from snowflake_pipeline.dbt_project import model_tables, read_manifest
 
-DELAYS_TABLE = "delays_by_origin_quarter"  # the analytics table the report shows
+DELAYS_MODEL = "delays_by_origin_quarter"  # the dbt model the report shows
 
 
 @dataclass(frozen=True)
 class Layers:
     raw: PipelineConfig
-    analytics: AnalyticsLayer
+    analytics: dict[str, str]  # dbt model -> its table or view, upstream models first
 
     @classmethod
     def load(cls) -> Layers:
-        config = load_config()
-        return cls(config, load_analytics(config))
+        return cls(load_config(), model_tables(read_manifest()))
 
     @property
     def tables(self) -> list[str]:
-        """Every raw and analytics table, fully qualified: raw in config order, then analytics
+        """Every raw table and dbt model, fully qualified: raw in config order, then the models
         in build order."""
         raw = [self.raw.table_of(source) for source in self.raw.sources]
-        return raw + [table.table for table in self.analytics.tables.values()]
+        return raw + list(self.analytics.values())
 
 
 def table_counts(conn, layers: Layers | None = None) -> dict[str, int | None]:
@@ -45,7 +45,7 @@ def table_counts(conn, layers: Layers | None = None) -> dict[str, int | None]:
 
 
 def delay_report(conn, layers: Layers | None = None) -> list[tuple]:
-    table = (layers or Layers.load()).analytics.table_of(DELAYS_TABLE)
+    table = (layers or Layers.load()).analytics[DELAYS_MODEL]
     query = (
         "SELECT origin, year, quarter, avg_dep_delay_minutes, flights "
         f"FROM {table} ORDER BY origin, year, quarter"  # nosec B608 - validated name
@@ -126,14 +126,10 @@ def print_result(
     ):
         echo(line)
     if len(outcomes) > 1:
-        checks = {t: s for t, s in outcomes[1].tasks.items() if t.startswith("check_")}
-        passed = sum(1 for s in checks.values() if s == "success")
-        echo(f"\n== Data quality checks: {passed}/{len(checks)} passed")
-        for task, state in sorted(checks.items()):
-            echo(f"  {'ok  ' if state == 'success' else 'FAIL'} {task}")
+        _print_dbt_tasks(outcomes[1].tasks, echo)
     elif raw.state == "success":
         echo("\n== No new rows: snowflake_analytics was not rebuilt (its tables are as last built)")
-    if counts[layers.analytics.table_of(DELAYS_TABLE)] is None:
+    if counts[layers.analytics[DELAYS_MODEL]] is None:
         return _footer(api_port, timings, echo)
     echo("\n== Average departure delay (minutes) by origin airport and quarter")
     report = [("origin", "year", "quarter", "avg delay", "flights")]
@@ -144,6 +140,16 @@ def print_result(
     for line in columns(report, "<<<>>"):
         echo(line)
     _footer(api_port, timings, echo)
+
+
+def _print_dbt_tasks(tasks: dict[str, str], echo) -> None:
+    """One line per task of the analytics run: `<model>_model_build` builds a model and runs its
+    dbt tests; a test reading two models (`*_test`) is a task of its own."""
+    done = sum(1 for state in tasks.values() if state == "success")
+    echo(f"\n== dbt models and tests (snowflake_analytics): {done}/{len(tasks)} tasks succeeded")
+    for task, state in tasks.items():
+        mark = {"success": "ok  ", "upstream_failed": "skip", "skipped": "skip"}.get(state, "FAIL")
+        echo(f"  {mark} {task}" + ("" if state == "success" else f" ({state})"))
 
 
 def _print_alerts(alerts: list[dict], echo) -> None:

@@ -13,7 +13,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local import alert_inbox, landing_events, metadata_db, processes
+from local import alert_inbox, dbt, landing_events, metadata_db, processes
 from local.airflow_api import AirflowAPI
 from local.airflow_env import (
     COMPONENTS,
@@ -55,8 +55,21 @@ def _emulator_env(settings: Settings) -> dict[str, str]:
 
 def start_services(settings: Settings, echo=print) -> None:
     """Start the emulators and PostgreSQL where not running, side by side, then wait for them."""
-    ensure_certificates(settings.tls_dir)
     db_pid = metadata_db.start(settings)
+    start_emulators(settings, echo)
+    # The queue exists before the triggerer polls it; the bucket notifies it once the samples
+    # have landed (prepare_data).
+    landing_events.create_queue(settings.s3_endpoint)
+    alert_inbox.ensure(settings.s3_endpoint)
+    metadata_db.wait_ready(settings)
+    state = f"started (pid {db_pid})" if db_pid else "already running"
+    echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")
+
+
+def start_emulators(settings: Settings, echo=print) -> None:
+    """Start moto S3 and fakesnow over TLS where not running, then wait for them (the dbt tests
+    need these two only)."""
+    ensure_certificates(settings.tls_dir)
     started = []
     for name, port in (("s3", settings.s3_port), ("snowflake", settings.snowflake_port)):
         if pid := processes.running_pid(settings, name):
@@ -79,13 +92,6 @@ def start_services(settings: Settings, echo=print) -> None:
             settings.log_dir / f"{name}.log",
         )
         echo(f"  {name:<14} started (pid {pid}) on {HOST}:{port}")
-    # The queue exists before the triggerer polls it; the bucket notifies it once the samples
-    # have landed (prepare_data).
-    landing_events.create_queue(settings.s3_endpoint)
-    alert_inbox.ensure(settings.s3_endpoint)
-    metadata_db.wait_ready(settings)
-    state = f"started (pid {db_pid})" if db_pid else "already running"
-    echo(f"  {metadata_db.NAME:<14} {state} on {HOST}:{settings.postgres_port} (metadata DB)")
 
 
 def s3_client(settings: Settings):
@@ -175,11 +181,13 @@ def wait_for_airflow(settings: Settings) -> AirflowAPI:
 
 
 def _config_changed_at() -> datetime:
-    """When the DAG files or what they read (config, SQL, the sources file) last changed."""
+    """When the DAG files or what they read (config, the sources file, the dbt manifest) last
+    changed."""
     from snowflake_pipeline.config import DAGS_DIR, sources_file
+    from snowflake_pipeline.dbt_project import manifest_path
 
     files = [p for p in DAGS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    newest = max(p.stat().st_mtime for p in [*files, sources_file()])
+    newest = max(p.stat().st_mtime for p in [*files, sources_file(), manifest_path()])
     return datetime.fromtimestamp(newest, UTC)
 
 
@@ -236,6 +244,8 @@ class StackProcessDied(RuntimeError):
 def up(settings: Settings, echo=print) -> AirflowAPI:
     """Start what is not running and prepare the data; Airflow boots while the data is landed."""
     steps = [
+        # the manifest Cosmos renders snowflake_analytics from, before the dag-processor parses it
+        ("dbt manifest", lambda: dbt.build_manifest(echo)),
         ("emulators and PostgreSQL", lambda: start_services(settings, echo)),
         ("airflow", lambda: start_airflow(settings, echo)),
         ("sample data and Snowflake setup", lambda: prepare_data(settings, echo)),

@@ -16,7 +16,7 @@ GRANT USAGE ON STAGE {{ stage }} TO ROLE etl;
 GRANT SELECT, INSERT ON TABLE {{ audit_table }} TO ROLE etl;
 GRANT SELECT, INSERT ON FUTURE TABLES IN SCHEMA {{ raw_schema }} TO ROLE etl;
 GRANT USAGE ON DATABASE {{ analytics_database }} TO ROLE etl;
-GRANT USAGE, CREATE TABLE ON SCHEMA {{ analytics_schema }} TO ROLE etl;
+GRANT USAGE, CREATE TABLE, CREATE VIEW ON SCHEMA {{ analytics_schema }} TO ROLE etl;
 
 GRANT USAGE ON WAREHOUSE reporting_wh TO ROLE reporting;
 GRANT USAGE ON DATABASE {{ analytics_database }} TO ROLE reporting;

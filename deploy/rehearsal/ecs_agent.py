@@ -12,6 +12,7 @@ through the execution API, and in this agent's record.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -23,10 +24,22 @@ from deploy.rehearsal.agent import Rehearsal, Task, TaskRunner, inspect
 POLL_SECONDS = 1.0
 
 
+def task_instance_of(definition: dict[str, Any]) -> tuple[str, str, str, int] | None:
+    """(dag_id, run_id, task_id, map_index) of the Airflow task a worker task definition runs: the
+    ECS executor's command carries the workload as JSON (`execute_workload --json-string`)."""
+    (container,) = definition["ContainerDefinitions"]
+    command = container.get("Command") or []
+    if "--json-string" not in command:
+        return None
+    ti = json.loads(command[command.index("--json-string") + 1])["ti"]
+    return ti["dag_id"], ti["run_id"], ti["task_id"], ti.get("map_index", -1)
+
+
 @dataclass
 class WorkerRun:
     task_arn: str
     runner: TaskRunner
+    task_instance: tuple[str, str, str, int] | None
     exit_code: int | None = None
 
 
@@ -70,7 +83,9 @@ class EcsAgent:
             definition = self._with_override(task.get("overrides", {}))
             task_id = task["taskArn"].rsplit("/", 1)[-1][:12]
             runner = TaskRunner(self.r, Task(f"worker-{task_id}", definition))
-            self.runs[task["taskArn"]] = WorkerRun(task["taskArn"], runner)
+            self.runs[task["taskArn"]] = WorkerRun(
+                task["taskArn"], runner, task_instance_of(definition)
+            )
             runner.start()
             self.r.say(f"  ecs agent: started worker task {task_id} for the executor")
 

@@ -493,7 +493,7 @@ class ProfileRehearsal:
             tasks = ", ".join(t for o in failed for t in o.failed_tasks)
             raise TaskFailed(f"pipeline runs {self.result.figures['runs']}; failed tasks: {tasks}")
         self.raw_run_id = outcomes[0].run_id
-        self.task_instances = sum(len(o.tasks) for o in outcomes)
+        self.task_instances = {(o.dag_id, o.run_id, task, -1) for o in outcomes for task in o.tasks}
         return ", ".join(f"{o.dag_id} {o.state} in {o.seconds:.0f} s" for o in outcomes)
 
     def _event_run(self) -> str:
@@ -526,17 +526,26 @@ class ProfileRehearsal:
         agent.wait_idle()
         if agent.errors:
             raise TaskFailed(f"ECS agent: {agent.errors[0]}")
-        codes = [run.exit_code for run in agent.runs.values()]
-        failed = [c for c in codes if c != 0]
-        if failed or len(codes) != self.task_instances:
+        runs = list(agent.runs.values())
+        codes = [run.exit_code for run in runs]
+        ran = {run.task_instance for run in runs}
+        # A deferred task (Cosmos's watcher sensors defer while the dbt build runs) resumes in a
+        # new worker task, and a retry runs in one too: more workers than task instances is fine,
+        # a task instance that ran in none (or a worker that ran none) is not.
+        if any(c != 0 for c in codes) or ran != self.task_instances:
+            missing = sorted(str(ti) for ti in self.task_instances - ran)
+            strange = sorted(str(ti) for ti in ran - self.task_instances)
             raise TaskFailed(
-                f"{len(codes)} worker tasks for {self.task_instances} task instances, "
-                f"exit codes {sorted(set(map(str, codes)))}"
+                f"{len(codes)} worker tasks for {len(self.task_instances)} task instances, "
+                f"exit codes {sorted(set(map(str, codes)))}; ran in no worker: {missing}; "
+                f"not a task instance of the runs: {strange}"
             )
         limits = self._task("WorkerTaskDefinition").definition
+        again = len(codes) - len(ran)
         return (
-            f"{len(codes)} worker tasks ({int(limits['Cpu']) / 1024:g} vCPU / "
-            f"{limits['Memory']} MiB, worker role, no database secrets), all exited 0"
+            f"{len(ran)} task instances in {len(codes)} worker tasks ({again} resumed or retried; "
+            f"{int(limits['Cpu']) / 1024:g} vCPU / {limits['Memory']} MiB, worker role, no "
+            "database secrets), all exited 0"
         )
 
     def _admin_secret(self) -> dict[str, str]:

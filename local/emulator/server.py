@@ -9,7 +9,8 @@ _installed = False
 
 
 def install_patches() -> None:
-    """Every patch, once per process; copy_errors last, as it wraps the COPY of the others."""
+    """Every patch, once per process; copy_errors after the COPY patches, as it wraps their COPY,
+    and statement_errors last, as it maps what any of them lets escape."""
     global _installed
     if _installed:
         return
@@ -22,6 +23,8 @@ def install_patches() -> None:
         load_history,
         recursive_listing,
         skip_file,
+        statement_errors,
+        temporary_tables,
     )
 
     load_history.install()
@@ -32,6 +35,8 @@ def install_patches() -> None:
     copy_pattern.install()
     skip_file.install()
     copy_errors.install()
+    temporary_tables.install()
+    statement_errors.install()
     _installed = True
 
 
@@ -45,7 +50,7 @@ def serve(
     import uvicorn
     from fakesnow.instance import FakeSnow
 
-    from local.emulator import memory, retried_queries
+    from local.emulator import databases, memory, retried_queries, statement_errors
     from local.emulator.noops import EMULATOR_NOOPS
     from local.emulator.stage_files import FILESYSTEMS
     from local.tls import ensure_certificates
@@ -57,6 +62,7 @@ def serve(
     db_dir.mkdir(parents=True, exist_ok=True)
     fs = FakeSnow(db_path=str(db_dir), nop_regexes=EMULATOR_NOOPS)
     memory.apply_lean_settings(fs.duck_conn)
+    databases.attach_every_database(fs, db_dir)
     # The stage's credentials: the environment's (the deploy rehearsal gives those of the storage
     # integration role, as Snowflake assumes it), else any, which moto accepts without IAM.
     # Listings cache off so files landed later are seen.
@@ -71,6 +77,8 @@ def serve(
     FILESYSTEMS["s3"] = s3
     server.shared_fs = fs
     install_patches()
+    # retried_queries outermost: a re-sent query gets the first answer, SQL error included
+    statement_errors.install_route(server.app)
     retried_queries.install(server.app)
     logging.getLogger("fakesnow").setLevel(logging.INFO)
     uvicorn.run(

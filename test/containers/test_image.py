@@ -70,3 +70,12 @@ def test_the_image_filesystem_holds_no_secret_of_the_env_file(engine, images, se
     assert not found, f"secrets of .env in the image: {found}"
     inspect = engine.docker("image", "inspect", images.runtime).stdout
     assert not [key for key, value in secrets.items() if value in inspect]
+
+
+def test_the_image_carries_the_dbt_project_with_its_manifest_read_only(engine, images):
+    """Built offline in the image's manifest stage; Cosmos renders snowflake_analytics from it."""
+    script = (
+        "test -s /opt/airflow/dbt/target/manifest.json && test -f /opt/airflow/dbt/dbt_project.yml"
+        " && ! test -w /opt/airflow/dbt/target/manifest.json && echo ok"
+    )
+    assert _run(engine, images.runtime, "bash", "-c", script).strip().splitlines()[-1] == "ok"

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 import yaml
 
+from snowflake_pipeline.dbt_project import PROJECT_DIR
 from snowflake_pipeline.parse_probe import parse_dag_file
 
 REPO = Path(__file__).parents[2]
@@ -42,7 +43,8 @@ def test_dag_policies(dagbag, dag_id):
     assert dag.max_active_runs == 1
     for task in dag.tasks:
         assert task.owner == "data-engineering", task.task_id
-        assert task.retries >= 1, task.task_id
+        # snowflake_analytics' one dbt build is not retried whole (its model tasks retry)
+        assert task.retries >= 1 or task.task_id == "dbt_producer_watcher", task.task_id
 
 
 def test_raw_loads_every_source_then_publishes_the_tables_that_got_rows(dagbag):
@@ -55,33 +57,42 @@ def test_raw_loads_every_source_then_publishes_the_tables_that_got_rows(dagbag):
     assert all(not dag.get_task(t).outlets for t in loads)
 
 
-def test_analytics_is_scheduled_on_any_raw_table_its_sql_reads(dagbag):
+def test_analytics_is_scheduled_on_any_raw_table_its_models_read(dagbag):
     dag = dagbag.dags["snowflake_analytics"]
     assert type(dag.timetable.asset_condition).__name__ == "AssetAny"
     names = {asset.name for asset in dag.timetable.asset_condition.objects}
     assert names == {f"raw.nycflights.{n}" for n in SAMPLE_SOURCES}
-    assert {t.conn_id for t in dag.tasks} == {"snowflake_default"}
-    sql_files = {p.stem for p in (DAGS / "sql").glob("*.sql")}
-    built = {t.task_id.removeprefix("build_") for t in dag.tasks if t.task_id.startswith("build_")}
-    assert built == sql_files
 
 
-def test_build_order_and_checks_follow_the_tables_they_name(dagbag):
+def _models():
+    return {p.stem: p for p in (PROJECT_DIR / "models").rglob("*.sql")}
+
+
+def test_analytics_runs_one_dbt_build_and_a_task_per_model_publishing_its_table(dagbag):
+    dag = dagbag.dags["snowflake_analytics"]
+    producer = dag.get_task("dbt_producer_watcher")
+    assert type(producer).__name__ == "DbtProducerWatcherOperator"
+    # a failed build is not run again whole: each model's task retries its own model
+    assert producer.retries == 0
+    mapping = producer.profile_config.profile_mapping
+    # the profile is the Airflow connection, mapped by Cosmos when a task runs
+    assert type(mapping).__name__ == "SnowflakeConnectionProfileMapping"
+    assert mapping.conn_id == "snowflake_default"
+    published = {task.task_id: [o.name for o in task.outlets] for task in dag.tasks if task.outlets}
+    assert sorted(name for names in published.values() for name in names) == sorted(
+        f"analytics.nycflights.{model}" for model in _models()
+    )
+    for task_id in published:
+        assert type(dag.get_task(task_id)).__name__ == "DbtRunWatcherOperator", task_id
+
+
+def test_the_task_order_is_the_models_ref_graph_each_model_tested_after_it(dagbag):
     dag = dagbag.dags["snowflake_analytics"]
     upstream = {t.task_id: t.upstream_task_ids for t in dag.tasks}
-    assert upstream["build_flights_enriched"] == {"build_flights"}
-    assert upstream["build_delays_by_origin_quarter"] == {"build_flights", "build_dim_date"}
-    checks = {t: up for t, up in upstream.items() if t.startswith("check_")}
-    assert checks == {
-        "check_flights_columns": {"build_flights"},
-        "check_flights_table": {"build_flights"},
-        "check_dim_date_columns": {"build_dim_date"},
-        "check_flights_enriched_table": {"build_flights_enriched"},
-        "check_delays_by_origin_quarter_columns": {"build_delays_by_origin_quarter"},
-    }
-    for check in checks:
-        table = check.removeprefix("check_").rsplit("_", 1)[0]
-        assert dag.get_task(check).table == f"analytics.nycflights.{table}"
+    assert upstream["flights.run"] == {"stg_flights_run"}
+    assert upstream["flights.test"] == {"flights.run"}
+    assert upstream["delays_by_origin_quarter.run"] == {"flights.test", "dim_date.test"}
+    assert upstream["stg_weather_run"] == set()
 
 
 def test_bad_config_is_a_dag_import_error_naming_file_source_and_key(tmp_path):

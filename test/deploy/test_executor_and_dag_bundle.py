@@ -86,7 +86,9 @@ def test_s3_bundle_uploads_the_dag_folder_before_the_components_start(
         if name.startswith("airflow/dags/")
     }
     assert {"dags/snowflake_raw.py", "dags/config/sources.yml"} <= set(expected)
-    assert any(key.startswith("dags/sql/") for key in expected)
+    # the dbt project and its manifest are the image's (/opt/airflow/dbt), not the bundle's
+    assert "dags/config/analytics.yml" in expected
+    assert not any(key.startswith("dags/dbt/") for key in expected)
     assert seen_by_migration == [expected]
     assert stack_parameters(aws, "airflow-airflow")["DagDelivery"] == "s3-bundle"
 

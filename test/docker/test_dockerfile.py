@@ -24,7 +24,7 @@ def lineage(stages, name):
 
 
 def test_stages_and_their_order(stages):
-    assert list(stages) == ["deps", "app", "workspace", "test", "dev", "runtime"]
+    assert list(stages) == ["deps", "manifest", "app", "workspace", "test", "dev", "runtime"]
     # the official base by default; a stand-in only where it cannot be pulled (the tier)
     assert stages["deps"].base == "${AIRFLOW_BASE_IMAGE}"
     assert f"ARG AIRFLOW_BASE_IMAGE={BASE_IMAGE}" in (REPO / "Dockerfile").read_text()
@@ -49,6 +49,20 @@ def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
     (env,) = stages["app"].args("ENV")
     assert "AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags" in env
     assert "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins" in env
+    # Cosmos sends usage telemetry unless told not to; dbt too
+    assert "AIRFLOW__COSMOS__ENABLE_TELEMETRY=False" in env and "DO_NOT_TRACK=1" in env
+
+
+def test_the_image_carries_the_dbt_project_and_the_manifest_built_offline(stages):
+    # beside plugins/, where snowflake_pipeline.dbt_project looks for it
+    assert "--from=manifest --chown=0:0 /tmp/dbt/ /opt/airflow/dbt/" in stages["app"].args("COPY")
+    assert stages["manifest"].base == "deps"
+    assert stages["manifest"].args("COPY") == ["--chown=50000:0 dbt/ /tmp/dbt/"]
+    (parse,) = stages["manifest"].args("RUN")
+    # the parse-only profile: no secret, no connection; telemetry off
+    assert "DBT_PROFILES_DIR=/tmp/dbt/parse_profile" in parse and "DO_NOT_TRACK=1" in parse
+    assert "dbt parse" in parse and "test -s target/manifest.json" in parse
+    assert (REPO / "dbt" / "parse_profile" / "profiles.yml").is_file()
 
 
 def test_every_stage_ends_as_the_non_root_airflow_user(stages):
@@ -142,3 +156,5 @@ def test_the_build_context_leaves_out_secrets_and_local_state():
         assert not in_context(path), path
     assert not in_context("airflow/dags/__pycache__")
     assert in_context("airflow/dags/config/sources.yml")
+    assert in_context("dbt/models/marts/flights.sql")
+    assert not in_context("dbt/target/manifest.json") and not in_context("dbt/logs/dbt.log")

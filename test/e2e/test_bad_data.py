@@ -2,7 +2,8 @@
 the fix loads exactly the missing rows. Other sources load as usual.
 
 Rows added here are copies of real sample rows moved to a year (or key) of their own, so that the
-analytics checks (unique flight ids, one weather row per hour) still hold after the fix.
+dbt tests of the analytics layer (unique flight ids, one weather row per hour) still hold after the
+fix.
 """
 
 from __future__ import annotations

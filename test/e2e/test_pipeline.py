@@ -1,7 +1,7 @@
 """End to end through real Airflow processes (scheduler included) and the emulators.
 
 The tests run in order on one stack: first load, an idempotent re-run, a malformed file, the fix,
-a date-partitioned delivery.
+a date-partitioned delivery, a dbt test that fails.
 """
 
 import re
@@ -28,6 +28,8 @@ def sources():
 def _expected_counts(sources) -> dict[str, int]:
     counts = {f"raw.nycflights.{name}": len(frame) for name, frame in sources.items()}
     flights = len(sources["flights"])
+    # the staging views: one row per raw row
+    counts.update({f"analytics.nycflights.stg_{n}": len(f) for n, f in sources.items()})
     counts.update(
         {
             "analytics.nycflights.flights": flights,
@@ -152,3 +154,46 @@ def test_a_date_partitioned_delivery_of_three_days_loads_exactly_its_files(
     assert {t: n for t, n in after.items() if t != table} == {
         t: n for t, n in before.items() if t != table
     }
+
+
+def test_a_failing_dbt_test_fails_the_run_naming_model_and_test_and_builds_nothing_downstream(
+    stack, snowflake, s3, sources, sources_file
+):
+    """A delivery that repeats a flight within one file: the flights model takes both rows, its
+    `unique` test on flight_id fails, the models built from flights are not rebuilt."""
+    settings, api = stack
+    config = data.config_of(sources_file)
+    flights = next(source for source in config.sources if source.name == "flights")
+    key = data.key_of(flights, "2014/02/01/repeated-flight.json")
+    row = sources["flights"].iloc[:1].assign(year=2014, month=2, day=1)
+    data.put(s3, key, row.to_json(orient="records", lines=True) * 2)
+    enriched = "analytics.nycflights.flights_enriched"
+    before = report.table_counts(snowflake)
+
+    raw, analytics = pipeline.run_pipeline(api, timeout=900)
+    assert raw.state == "success" and analytics.state == "failed", analytics.tasks
+    failed = {t for t, state in analytics.tasks.items() if state == "failed"}
+    # the one dbt build fails, and so does the task of flights' tests (after its own retries,
+    # each running flights' tests again); nothing else failed
+    assert failed == {"dbt_producer_watcher", "flights.test"}, analytics.tasks
+    for task in failed:
+        log = api.task_log(pipeline.ANALYTICS, analytics.run_id, task)
+        assert "unique_flights_flight_id" in log, (task, log[-3000:])
+    # what is built from flights is not rebuilt
+    downstream = ("flights_enriched.run", "delays_by_origin_quarter.run")
+    assert {analytics.tasks[t] for t in downstream} == {"upstream_failed"}, analytics.tasks
+    with snowflake.cursor() as cur:
+        assert cur.execute(f"SELECT COUNT(*) FROM {enriched}").fetchone()[0] == before[enriched]
+
+    # Put it right as one would: the file goes, its rows go, dbt rebuilds flights and downstream.
+    s3.delete_object(Bucket=LANDING_BUCKET, Key=key)
+    with snowflake.cursor() as cur:
+        cur.execute(
+            f"DELETE FROM {config.table_of(flights)} WHERE _file_name LIKE '%repeated-flight%'"
+        )
+    from local import dbt
+
+    built = dbt.run(
+        settings, ["build", "--full-refresh", "-s", "flights+"], capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stdout[-3000:]

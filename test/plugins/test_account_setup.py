@@ -85,9 +85,10 @@ def _assert_setup_names_exactly(rendered: list[str], declared: dict[str, str]) -
     assert _named(rendered) == (schemas, databases)
     assert _targets(rendered, r"CREATE SCHEMA IF NOT EXISTS (\S+)") == schemas
     assert _targets(rendered, r"CREATE DATABASE IF NOT EXISTS (\S+)") == databases
-    assert _targets(rendered, r"GRANT USAGE(?:, CREATE TABLE)? ON SCHEMA (\S+) TO ROLE etl") == (
-        schemas
+    etl_schema_grant = (
+        r"GRANT USAGE(?:, CREATE TABLE)?(?:, CREATE VIEW)? ON SCHEMA (\S+) TO ROLE etl"
     )
+    assert _targets(rendered, etl_schema_grant) == schemas
     assert _targets(rendered, r"GRANT USAGE ON DATABASE (\S+) TO ROLE etl") == databases
     analytics = declared["analytics_schema"]
     assert _targets(rendered, r"GRANT .* SCHEMA (\S+) TO ROLE reporting") == {analytics}

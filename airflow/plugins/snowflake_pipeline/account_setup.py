@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from snowflake_pipeline.analytics import analytics_file, load_declaration
 from snowflake_pipeline.config import DAGS_DIR, PipelineConfig, load_config, sources_file
+from snowflake_pipeline.dbt_project import analytics_file, analytics_schema
 
 # sql/ sits beside airflow/ in the repository and beside dags/ in the image (/opt/airflow/sql).
 SQL_DIR = next(
@@ -51,7 +51,7 @@ def config_variables(config: PipelineConfig, dags_dir: str | Path = DAGS_DIR) ->
     `<x>_schema` and `<x>_database` are the schema and database holding `<x>`; the stage and the
     audit table may live in different schemas (each is then created and granted on).
     """
-    analytics_schema = load_declaration(dags_dir).analytics_schema
+    analytics = analytics_schema(dags_dir)
 
     def database(name: str) -> str:
         return name.split(".")[0]
@@ -68,8 +68,8 @@ def config_variables(config: PipelineConfig, dags_dir: str | Path = DAGS_DIR) ->
         "audit_database": database(config.audit_table),
         "raw_schema": config.raw_schema,
         "raw_database": database(config.raw_schema),
-        "analytics_schema": analytics_schema,
-        "analytics_database": database(analytics_schema),
+        "analytics_schema": analytics,
+        "analytics_database": database(analytics),
     }
 
 

@@ -25,6 +25,7 @@ HEAVY_MODULES = (
     "pyarrow",
     "duckdb",
     "boto3",
+    "dbt",  # dbt-core: Cosmos reads the manifest at parse time, dbt runs in the tasks only
 )
 # What the dag-processor has imported before it parses a file is not the file's doing.
 _PROBE = """
@@ -68,6 +69,7 @@ def parse_dag_file(
     env.update(
         AIRFLOW_HOME=str(airflow_home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR),
         # Airflow puts its plugins folder on sys.path, as in every component.
         AIRFLOW__CORE__PLUGINS_FOLDER=str(Path(__file__).resolve().parents[1]),

@@ -18,6 +18,10 @@ from local.emulator.fakesnow_internals import FakesnowChanged, internal
         ("fakesnow.copy_into", "parse_options", "json_options"),
         ("fakesnow.copy_into", "_inserts", "copy_transform"),
         ("fakesnow.cursor", "FakeSnowflakeCursor.check_db_and_schema", "copy_transform"),
+        ("fakesnow.cursor", "FakeSnowflakeCursor._transform", "temporary_tables"),
+        ("fakesnow.server", "parse_one", "statement_errors"),
+        ("fakesnow.dialect", "syntax_error", "statement_errors"),
+        ("fakesnow.fakes", "FakeSnowflakeConnection", "databases"),
     ],
 )
 def test_every_internal_a_patch_replaces_is_there(module, attribute, patch):

@@ -1,0 +1,4 @@
+select
+    carrier,
+    name
+from {{ source('raw', 'airlines') }}

@@ -1,0 +1,11 @@
+select
+    tailnum,
+    year,
+    type,
+    manufacturer,
+    model,
+    engines,
+    seats,
+    speed,
+    engine
+from {{ source('raw', 'planes') }}
