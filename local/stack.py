@@ -158,11 +158,16 @@ def _dags_from_file(settings: Settings) -> Path:
     return settings.airflow_home / "dags-from"
 
 
+def started_dags_from(settings: Settings) -> str:
+    """Where the Airflow processes last started read their DAGs ('folder' or 'git')."""
+    recorded = _dags_from_file(settings)
+    return recorded.read_text() if recorded.exists() else "folder"
+
+
 def _check_dags_from(settings: Settings) -> None:
     """Running components keep the DAG source they started with: a switch needs `make stop`."""
     running = [c for c in COMPONENTS if processes.running_pid(settings, c)]
-    recorded = _dags_from_file(settings)
-    started_with = recorded.read_text() if recorded.exists() else "folder"
+    started_with = started_dags_from(settings)
     if running and started_with != settings.dags_from:
         raise RuntimeError(
             f"the running Airflow processes ({', '.join(running)}) read their DAGs from "
