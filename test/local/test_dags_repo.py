@@ -105,3 +105,36 @@ def test_git_dag_bundle_reads_the_repository_over_file_url_at_head_and_at_a_comm
     assert pinned.path.name == "dags" and first in str(pinned.path)
     assert (pinned.path / "snowflake_raw.py").is_file()
     assert not (pinned.path / "extra.py").exists()
+
+
+def test_a_tag_pins_the_bundle_and_a_branch_follows_its_head(git_settings, monkeypatch):
+    """The provider's refresh (what the dag-processor does every refresh_interval): a bundle on a
+    tag stays at the tag while the branch moves on, and follows the tag when it is moved; a bundle
+    on the branch follows every commit."""
+    dags_repo.ensure(git_settings, lambda _line: None)
+    path = dags_repo.repo_dir(git_settings)
+    release = dags_repo.head(path)
+    dags_repo.git(path, "tag", "release")
+    monkeypatch.setenv(
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(git_settings.state_dir / "bundles")
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_GIT_DEFAULT", json.dumps({"conn_type": "git"}))
+    from airflow.providers.git.bundles.git import GitDagBundle
+
+    kwargs = json.loads(dags_repo.bundle_config(git_settings))[0]["kwargs"]
+    pinned = GitDagBundle(name="prod", **{**kwargs, "tracking_ref": "release"})
+    following = GitDagBundle(name="dev", **kwargs)
+    for bundle in (pinned, following):
+        bundle.initialize()
+
+    head = dags_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
+    for bundle in (pinned, following):
+        bundle.refresh()
+    assert pinned.get_current_version().version == release
+    assert not (pinned.path / "extra.py").exists()
+    assert following.get_current_version().version == head
+
+    dags_repo.git(path, "tag", "--force", "release", head)  # the release moves on
+    pinned.refresh()
+    assert pinned.get_current_version().version == head
+    assert (pinned.path / "extra.py").is_file()
