@@ -1,13 +1,16 @@
 """DAGs from git (`make run DAGS_FROM=git`): a stack whose dag-processor reads its repository
 through GitDagBundle. A commit runs without restarting anything; every run records the commit it
-ran; a broken commit is an import error while the last good version keeps running; an old run
-re-runs on its own commit.
+ran; a broken commit is an import error naming the file, recorded at that commit, and (Airflow
+3.3.2) makes its DAG stale: no new run, a run in flight stalls until a fix commit, then ends on
+its own commit, while the bundle's other DAGs run on; an old run re-runs on its own commit.
 
 The scenarios run in order on one repository (module-scoped stack): each builds on the commits of
 the one before.
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -162,6 +165,54 @@ def _triggered(api) -> dict | None:
         if "HTTP 404" in str(exc):
             return None
         raise
+
+
+IN_FLIGHT = f"{dags_repo.DAGS_SUBDIR}/bundle_in_flight.py"
+IN_FLIGHT_DAG = '''"""bundle_in_flight: a run still going when its DAG file breaks."""
+
+import time
+
+from airflow.sdk import DAG, task
+
+with DAG(dag_id="bundle_in_flight", schedule=None, catchup=False, tags=["test"]):
+
+    @task
+    def wait():
+        time.sleep(20)
+
+    @task
+    def after():
+        print("after ran")
+
+    wait() >> after()
+'''
+
+
+def test_a_run_in_flight_waits_while_its_dag_is_broken_and_ends_on_its_own_commit(git_stack):
+    """Airflow 3.3.2 does not schedule the tasks of a stale DAG's running runs either: the task
+    that was running finishes, the next one waits for the fix, then runs the run's own commit."""
+    settings, api = git_stack
+    repo = dags_repo.repo_dir(settings)
+    dag_id = "bundle_in_flight"
+    good = dags_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG}, "bundle_in_flight")
+    wait_until(lambda: api.dag(dag_id), PARSE_TIMEOUT, f"{dag_id} parsed")
+    run_id = api.trigger(dag_id, note="e2e in flight")["dag_run_id"]
+
+    def states():
+        return {t["task_id"]: t["state"] for t in api.task_instances(dag_id, run_id)}
+
+    wait_until(lambda: states().get("wait") == "running", 120, "the first task running")
+    dags_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG + "\nraise RuntimeError\n"}, "broken")
+    wait_until(lambda: api.dag(dag_id)["is_stale"], PARSE_TIMEOUT, f"{dag_id} stale")
+    wait_until(lambda: states()["wait"] == "success", 120, "the running task to finish")
+    time.sleep(15)  # the scheduler loops every 2 s locally: ample time to have scheduled `after`
+    assert states() == {"wait": "success", "after": None}
+    assert api.dag_run(dag_id, run_id)["state"] == "running"
+
+    dags_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG}, "fixed")
+    run = pipeline.follow(api, dag_id, run_id, 300, echo=lambda _line: None)
+    assert (run.state, run.tasks) == ("success", {"wait": "success", "after": "success"})
+    assert run.bundle_version == good
 
 
 def test_an_old_run_reruns_on_its_own_commit(git_stack, runs):
