@@ -20,8 +20,12 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 install: $(STAMP)
 	@$(PY) -m local dbt-parse
 
+# DAGS_FROM=git: the dag-processor reads the DAGs from a git repository (.local/dags-repo, made on
+# first use from airflow/dags) through GitDagBundle instead of the working tree (README, "DAGs from git").
+DAGS_FROM ?=
+
 run: $(STAMP)
-	@$(PY) -m local run
+	@$(if $(DAGS_FROM),LOCAL_STACK_DAGS_FROM=$(DAGS_FROM) )$(PY) -m local run
 
 stop:
 	@test -x $(PY) && $(PY) -m local stop || true

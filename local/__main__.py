@@ -111,10 +111,18 @@ def _stop(_args) -> int:
 
 
 def _status(_args) -> int:
-    from local import stack
+    from local import dags_repo, stack
 
-    for name, pid in stack.status(settings_mod.load()).items():
+    settings = settings_mod.load()
+    found = stack.status(settings)
+    for name, pid in found.items():
         print(f"  {name:<14} {'running, pid ' + str(pid) if pid else 'stopped'}")
+    if found["dag-processor"] and stack.started_dags_from(settings) == "git":
+        source = dags_repo.git_source(settings)
+        print(
+            f"  DAGs from git: {source.repo_url} at {source.tracking_ref}; the dag-processor "
+            f"parses commit {dags_repo.parsed_version(settings) or '(none yet)'}"
+        )
     return 0
 
 

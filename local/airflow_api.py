@@ -75,6 +75,12 @@ class AirflowAPI:
     def trigger(self, dag_id: str, note: str | None = None) -> dict:
         return self._call("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "note": note})
 
+    def clear_run(self, dag_id: str, run_id: str, run_on_latest_version: bool = False) -> dict:
+        """Run a finished DAG run again: on the DAG code it first ran (its own bundle version),
+        unless `run_on_latest_version`."""
+        body = {"dry_run": False, "run_on_latest_version": run_on_latest_version}
+        return self._call("POST", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/clear", body)
+
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 

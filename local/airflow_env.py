@@ -12,7 +12,8 @@ import secrets
 import sys
 from pathlib import Path
 
-from local import alert_inbox, landing_events, metadata_db, shared_secrets
+from deploy.dag_delivery import CONFIG_ENV as DAG_BUNDLE_CONFIG_ENV
+from local import alert_inbox, dags_repo, landing_events, metadata_db, shared_secrets
 from local.settings import HOST, LANDING_BUCKET, REPO, Settings
 from snowflake_pipeline.alerts import TOPIC_ENV
 from snowflake_pipeline.events import QUEUE_URL_ENV
@@ -135,11 +136,18 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         if not key.startswith(("AIRFLOW", "SNOWFLAKE_", "LOCAL_STACK_"))
     }
     env.update(connection_env(settings))
+    env.update(dags_repo.connection_env(settings))
     env.update(
         {
             "AIRFLOW_HOME": str(home),
             "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow" / "dags"),
+            # The working tree's DAG folder, or a git repository (make run DAGS_FROM=git); the
+            # same rendering as the deployments' DagDelivery (deploy/dag_delivery.py).
+            DAG_BUNDLE_CONFIG_ENV: dags_repo.bundle_config(settings),
+            # The bundles' clones and checked-out versions, per stack (the default, a folder in
+            # /tmp, would be shared by every stack on the machine)
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag_bundles"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "airflow" / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -129,6 +129,15 @@ def _connect(settings: Settings, database: str):
     )
 
 
+def query(settings: Settings, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of one read of Airflow's metadata DB (what its REST API does not show)."""
+    from contextlib import closing
+
+    with closing(_connect(settings, DATABASE)) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
 def _accepts_connections(settings: Settings) -> bool:
     import psycopg2
 

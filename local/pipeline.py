@@ -21,6 +21,8 @@ class RunOutcome:
     state: str
     seconds: float
     tasks: dict[str, str]
+    # the DAG code it ran: the commit, with DAGs from git; None from a folder
+    bundle_version: str | None = None
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -59,7 +61,10 @@ def follow(
             echo(f"{line}  [{time.monotonic() - start:5.1f} s]")
             last = line
         if run["state"] in FINISHED:
-            return RunOutcome(dag_id, run_id, run["state"], time.monotonic() - start, tasks)
+            seconds = time.monotonic() - start
+            return RunOutcome(
+                dag_id, run_id, run["state"], seconds, tasks, run.get("bundle_version")
+            )
         if time.monotonic() - start > timeout:
             raise TimeoutError(f"{dag_id} run {run_id} still {run['state']} after {timeout:.0f} s")
         time.sleep(1)

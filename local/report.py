@@ -102,6 +102,7 @@ def print_result(
     """`alerts`: the failure alerts the runs published (local/alert_inbox.take), if read."""
     layers = Layers.load()
     raw = outcomes[0]
+    _print_dag_code(outcomes, echo)
     echo("\n== Load audit of this run")
     audit = {source: [] for source in (s.name for s in layers.raw.sources)}
     for source, status, files, rows in audit_of_run(conn, raw.run_id, layers):
@@ -150,6 +151,15 @@ def _print_dbt_tasks(tasks: dict[str, str], echo) -> None:
     for task, state in tasks.items():
         mark = {"success": "ok  ", "upstream_failed": "skip", "skipped": "skip"}.get(state, "FAIL")
         echo(f"  {mark} {task}" + ("" if state == "success" else f" ({state})"))
+
+
+def _print_dag_code(outcomes: list[RunOutcome], echo) -> None:
+    """With DAGs from git (a bundle that versions), the commit each run ran."""
+    if not any(o.bundle_version for o in outcomes):
+        return
+    echo("\n== DAG code: the bundle version (git commit) each run ran")
+    for outcome in outcomes:
+        echo(f"  {outcome.dag_id:<20} {outcome.bundle_version or '(none)'}  {outcome.run_id}")
 
 
 def _print_alerts(alerts: list[dict], echo) -> None:

@@ -14,6 +14,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 LANDING_BUCKET = "landing"
+# Where the DAG processor reads the DAGs: the repository's airflow/dags folder (the image's
+# delivery), or a git repository through GitDagBundle (local/dags_repo.py).
+DAGS_FROM = ("folder", "git")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,14 @@ class Settings:
     snowflake_port: int
     api_port: int
     postgres_port: int
+    dags_from: str = "folder"
+
+    def __post_init__(self) -> None:
+        if self.dags_from not in DAGS_FROM:
+            raise ValueError(
+                f"LOCAL_STACK_DAGS_FROM (make run DAGS_FROM=...) is {self.dags_from!r}; "
+                f"allowed: {', '.join(DAGS_FROM)}"
+            )
 
     @property
     def s3_endpoint(self) -> str:
@@ -57,7 +68,7 @@ class Settings:
         return self.state_dir / "airflow"
 
     @classmethod
-    def on_free_ports(cls, state_dir: Path) -> Settings:
+    def on_free_ports(cls, state_dir: Path, dags_from: str = "folder") -> Settings:
         """A stack of its own beside any other: state in `state_dir`, ports the OS had free."""
         return cls(
             state_dir,
@@ -65,6 +76,7 @@ class Settings:
             snowflake_port=free_port(),
             api_port=free_port(),
             postgres_port=free_port(),
+            dags_from=dags_from,
         )
 
     def as_env(self) -> dict[str, str]:
@@ -75,6 +87,7 @@ class Settings:
             "LOCAL_STACK_SNOWFLAKE_PORT": str(self.snowflake_port),
             "LOCAL_STACK_API_PORT": str(self.api_port),
             "LOCAL_STACK_POSTGRES_PORT": str(self.postgres_port),
+            "LOCAL_STACK_DAGS_FROM": self.dags_from,
         }
 
 
@@ -93,4 +106,5 @@ def load() -> Settings:
         snowflake_port=int(env.get("LOCAL_STACK_SNOWFLAKE_PORT", "18443")),
         api_port=int(env.get("LOCAL_STACK_API_PORT", "8080")),
         postgres_port=int(env.get("LOCAL_STACK_POSTGRES_PORT", "15432")),
+        dags_from=env.get("LOCAL_STACK_DAGS_FROM") or "folder",
     )

@@ -13,7 +13,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local import alert_inbox, dbt, landing_events, metadata_db, processes
+from local import alert_inbox, dags_repo, dbt, landing_events, metadata_db, processes
 from local.airflow_api import AirflowAPI
 from local.airflow_env import (
     COMPONENTS,
@@ -154,10 +154,36 @@ def migrate(settings: Settings, echo=print) -> None:
     stamp.touch()
 
 
+def _dags_from_file(settings: Settings) -> Path:
+    return settings.airflow_home / "dags-from"
+
+
+def started_dags_from(settings: Settings) -> str:
+    """Where the Airflow processes last started read their DAGs ('folder' or 'git')."""
+    recorded = _dags_from_file(settings)
+    return recorded.read_text() if recorded.exists() else "folder"
+
+
+def _check_dags_from(settings: Settings) -> None:
+    """Running components keep the DAG source they started with: a switch needs `make stop`."""
+    running = [c for c in COMPONENTS if processes.running_pid(settings, c)]
+    started_with = started_dags_from(settings)
+    if running and started_with != settings.dags_from:
+        raise RuntimeError(
+            f"the running Airflow processes ({', '.join(running)}) read their DAGs from "
+            f"{started_with!r}, this run asks for {settings.dags_from!r} (DAGS_FROM / "
+            "LOCAL_STACK_DAGS_FROM): `make stop` first, then `make run` with the one you want"
+        )
+
+
 def start_airflow(settings: Settings, echo=print) -> None:
     """Start the Airflow components that are not running; `wait_for_airflow` waits for them."""
+    _check_dags_from(settings)
+    if settings.dags_from == "git":
+        dags_repo.ensure(settings, echo)
     migrate(settings, echo)
     env = airflow_env(settings)
+    _dags_from_file(settings).write_text(settings.dags_from)
     for component in COMPONENTS:
         pid = processes.running_pid(settings, component)
         if pid:

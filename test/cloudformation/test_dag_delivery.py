@@ -40,3 +40,17 @@ def test_task_role_can_read_the_stage_bucket(render):
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert "s3:GetObject" in statements["StageBucketObjects"]["Action"]
     assert "s3:ListBucket" in statements["StageBucketListing"]["Action"]
+
+
+def test_the_templates_s3_bundle_is_the_shared_rendering(render):
+    """airflow.yml writes the S3 bundle's JSON inline (CloudFormation cannot call Python): it must
+    equal deploy/dag_delivery.py's rendering, the one every delivery comes from."""
+    from deploy.dag_delivery import bundle_config_list
+
+    rendered = render("airflow", "prod", DagDelivery="s3-bundle", DagBundlePrefix="dags/")
+    (processor,) = containers(rendered)["dag-processor"]
+    text, _ = env(processor)[BUNDLE]["Fn::Sub"]
+    from_template = json.loads(
+        text.replace("${Bucket}", "stage-bucket").replace("${DagBundlePrefix}", "dags/")
+    )
+    assert from_template == bundle_config_list("s3-bundle", s3_bucket="stage-bucket")

@@ -4,7 +4,7 @@ The modules run in the lanes of lanes.py (one stack per pytest-xdist worker), in
 """
 
 import os
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,12 +39,14 @@ def sources_file(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory, sources_file):
+@contextmanager
+def running_stack(state_dir: Path, sources_file: Path, dags_from: str = "folder"):
+    """A stack of its own (free ports, state in `state_dir`), started by `make run`'s `up()` and
+    stopped at the end; yields (settings, api)."""
     from local import stack as stack_mod
     from local.settings import Settings
 
-    settings = Settings.on_free_ports(tmp_path_factory.mktemp("stack"))
+    settings = Settings.on_free_ports(state_dir, dags_from=dags_from)
     stack_env = {**settings.as_env(), "PIPELINE_SOURCES_FILE": str(sources_file)}
     saved = {key: os.environ.get(key) for key in stack_env}
     os.environ.update(stack_env)
@@ -58,6 +60,12 @@ def stack(tmp_path_factory, sources_file):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, sources_file):
+    with running_stack(tmp_path_factory.mktemp("stack"), sources_file) as started:
+        yield started
 
 
 @pytest.fixture
