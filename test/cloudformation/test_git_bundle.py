@@ -142,6 +142,8 @@ def test_a_git_bundle_without_a_repository_or_ref_is_refused_by_the_stack(render
         ("git@github.com:myorg/pipelines.git", False),  # ssh: port 22 is not open
         ("ssh://git@github.com/myorg/pipelines.git", False),
         ("file:///srv/pipelines.git", False),
+        ('https://github.com/myorg/p"], "x": ["y.git', False),  # would break the bundle JSON
+        ("https://github.com/myorg/p\\.git", False),
     ],
 )
 def test_the_repository_url_is_https_without_credentials(raw, url, allowed):
