@@ -34,6 +34,9 @@ CLASSPATHS = {
 # Where this repository keeps its DAGs: the subdir of a git bundle of this repository.
 DAGS_SUBDIR = "airflow/dags"
 DEFAULT_REFRESH_SECONDS = 60
+# The connection a private repository is read through; on ECS it comes from the stack's
+# GitConnectionSecretArn as AIRFLOW_CONN_GIT_DEFAULT (cloudformation/airflow.yml).
+GIT_CONN_ID = "git_default"
 _REF = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 

@@ -40,7 +40,35 @@ FLAGS = (
     ),
     ("image-uri", "use this image instead of building one (DEPLOY_IMAGE_URI)"),
     ("executor", "LocalExecutor or AwsEcsExecutor (DEPLOY_EXECUTOR; default: as deployed)"),
-    ("dag-delivery", "image or s3-bundle (DEPLOY_DAG_DELIVERY; default: as deployed)"),
+    (
+        "dag-delivery",
+        "image, s3-bundle or git-bundle (DEPLOY_DAG_DELIVERY; default: as deployed)",
+    ),
+    (
+        "git-repo-url",
+        "git-bundle: the repository's HTTPS URL, no credentials in it (DEPLOY_GIT_REPO_URL; "
+        "default: as deployed)",
+    ),
+    (
+        "git-ref",
+        "git-bundle: a branch (followed) or a tag (pinned, for prod) (DEPLOY_GIT_REF; default: "
+        "as deployed)",
+    ),
+    (
+        "git-dags-subdir",
+        "git-bundle: the DAG folder inside the repository (DEPLOY_GIT_DAGS_SUBDIR; default: as "
+        "deployed, else airflow/dags)",
+    ),
+    (
+        "git-refresh-interval",
+        "git-bundle: seconds between fetches (DEPLOY_GIT_REFRESH_INTERVAL; default: as "
+        "deployed, else 60)",
+    ),
+    (
+        "git-connection-secret-arn",
+        "git-bundle: Secrets Manager secret holding the connection with the token of a private "
+        "repository (DEPLOY_GIT_CONNECTION_SECRET_ARN; default: as deployed, else none)",
+    ),
     (
         "alert-email",
         "email address subscribed to the pipeline alerts (DEPLOY_ALERT_EMAIL; default: as "
@@ -74,6 +102,11 @@ TEMPLATE_CHOICES = (
     ("public_hostname", "DEPLOY_PUBLIC_HOSTNAME", "PublicHostname"),
     ("alert_email", "DEPLOY_ALERT_EMAIL", "AlertEmail"),
     ("alerts_slack_secret_arn", "DEPLOY_ALERTS_SLACK_SECRET_ARN", "AlertsSlackSecretArn"),
+    ("git_repo_url", "DEPLOY_GIT_REPO_URL", "GitRepoUrl"),
+    ("git_ref", "DEPLOY_GIT_REF", "GitRef"),
+    ("git_dags_subdir", "DEPLOY_GIT_DAGS_SUBDIR", "GitDagsSubdir"),
+    ("git_refresh_interval", "DEPLOY_GIT_REFRESH_INTERVAL", "GitRefreshInterval"),
+    ("git_connection_secret_arn", "DEPLOY_GIT_CONNECTION_SECRET_ARN", "GitConnectionSecretArn"),
 )
 # Like TEMPLATE_CHOICES, checked against the template, but empty means the profile's value.
 PROFILE_CHOICES = (("enable_alarms", "DEPLOY_ENABLE_ALARMS", "EnableAlarms"),)
@@ -106,6 +139,11 @@ class DeployInputs:
     public_hostname: str = ""  # the same
     alert_email: str = ""  # the same
     alerts_slack_secret_arn: str = ""  # the same
+    git_repo_url: str = ""  # the same
+    git_ref: str = ""  # the same
+    git_dags_subdir: str = ""  # the same
+    git_refresh_interval: str = ""  # the same
+    git_connection_secret_arn: str = ""  # the same
     enable_alarms: str = ""  # empty: the profile's
 
 
@@ -166,6 +204,10 @@ def _allowed_choice(flags: dict, env: dict[str, str], flag: str, variable: str, 
         raise InputError(f"{src}: {value!r} is not allowed; choose one of {allowed}")
     if value and "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
         raise InputError(f"{src}: {value!r} is not allowed ({spec['Description'].strip()})")
+    if value and spec["Type"] == "Number":
+        low, high = spec.get("MinValue", 0), spec.get("MaxValue", float("inf"))
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise InputError(f"{src}: {value!r} is not allowed; give a whole number {low}-{high}")
     return value
 
 

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deploy import airflow_secrets, dag_bundle, image, profiles, stacks, stage_bucket, templates
+from deploy import (
+    airflow_secrets,
+    dag_bundle,
+    git_remote,
+    image,
+    profiles,
+    stacks,
+    stage_bucket,
+    templates,
+)
 from deploy.inputs import PROFILE_CHOICES, TEMPLATE_CHOICES, DeployInputs, InputError
 from deploy.migration import run_migration
 
@@ -134,6 +143,28 @@ def check_rules(inputs: DeployInputs, template: dict, certificate_arn: str) -> N
         raise InputError("the airflow stack refuses these inputs: " + " ".join(broken))
 
 
+def check_git_source(inputs: DeployInputs, clients: Clients, say: Say) -> git_remote.FoundRef:
+    """The repository answers and has the branch or tag, read with the connection's token when a
+    secret is given: refused here, before anything changes, rather than by a dag-processor that
+    parses nothing."""
+    source = git_remote.source_from(
+        inputs.git_repo_url,
+        inputs.git_ref,
+        inputs.git_dags_subdir,
+        inputs.git_refresh_interval,
+        bool(inputs.git_connection_secret_arn),
+    )
+    credentials = None
+    if inputs.git_connection_secret_arn:
+        credentials = git_remote.connection_credentials(
+            clients.secretsmanager, inputs.git_connection_secret_arn
+        )
+    found = git_remote.check(source, credentials)
+    ref = f"{found.kind} {source.tracking_ref}"
+    say(f"  git bundle: {source.repo_url} {ref} at {found.commit[:12]}")
+    return found
+
+
 def _current_parameter(client: Any, name: str, key: str) -> str | None:
     return stacks.parameters(stacks.describe(client, name)).get(key)
 
@@ -244,12 +275,14 @@ def deploy(
                 key,
                 getattr(inputs, field),
                 say,
-                airflow_template["Parameters"][key]["Default"],
+                str(airflow_template["Parameters"][key]["Default"]),
             )
             for field, _, key in TEMPLATE_CHOICES
         },
     )
     check_rules(inputs, airflow_template, certificate_arn)
+    if inputs.dag_delivery == "git-bundle":
+        check_git_source(inputs, clients, say)
     say(f"==> deploying {inputs.profile} profile as {env_name!r} to {account} {inputs.region}")
 
     say("==> secrets")

@@ -17,7 +17,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from deploy.dag_delivery import BUNDLE_NAMES, DAGS_SUBDIR, GitSource, bundle_config_json
+from deploy.dag_delivery import (
+    BUNDLE_NAMES,
+    DAGS_SUBDIR,
+    GIT_CONN_ID,
+    GitSource,
+    bundle_config_json,
+)
 from local import metadata_db
 from local.settings import REPO, Settings
 
@@ -30,7 +36,7 @@ REF_ENV = "LOCAL_STACK_DAGS_REF"
 REFRESH_SECONDS = 10
 # The connection the bundle reads the repository with, as on ECS (where Secrets Manager holds its
 # token or key); here it holds the URL only: a local repository needs no credentials.
-CONNECTION_ID = "git_default"
+CONNECTION_ID = GIT_CONN_ID
 # Who commits in the stack's own repository (git refuses to commit without a name).
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "local stack",

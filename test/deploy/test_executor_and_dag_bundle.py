@@ -36,7 +36,7 @@ def test_flags_choose_the_executor_and_dag_delivery(deploy_env):
     ("variable", "value", "allowed"),
     [
         ("DEPLOY_EXECUTOR", "CeleryExecutor", "LocalExecutor, AwsEcsExecutor"),
-        ("DEPLOY_DAG_DELIVERY", "git", "image, s3-bundle"),
+        ("DEPLOY_DAG_DELIVERY", "git", "image, s3-bundle, git-bundle"),
     ],
 )
 def test_a_value_the_template_does_not_allow_is_refused(deploy_env, variable, value, allowed):
