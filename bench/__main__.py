@@ -3,8 +3,10 @@
     python -m bench [--runs N] [--skip PART ...] [--skip-cold]
 
 Parts: parse (DAG parse time), stack (memory, orchestration overhead at 1x and 10x, load
-throughput; on a stack of its own), start (`make run` in a fresh clone), cost (`make cost`),
-containers (compose up to both DAGs done, memory per service, the container tier's time).
+throughput; on a stack of its own; then `month`: a new month landing on the 10x data, the
+incremental model against a full rebuild, bench/new_month.py), start (`make run` in a fresh
+clone), cost (`make cost`), containers (compose up to both DAGs done, memory per service, the
+container tier's time).
 Ratios come from both sides measured alternately in the same run, median of `--runs`.
 """
 
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from bench import report
 from local.settings import REPO
 
-PARTS = ("parse", "stack", "10x", "events", "start", "cost", "containers")
+PARTS = ("parse", "stack", "10x", "month", "events", "start", "cost", "containers")
 
 
 def _echo_with_clock(started: float):
@@ -99,6 +101,11 @@ def run_stack(args, echo) -> dict:
                 pipeline_airflow_seconds_10x=ten["airflow_seconds"],
                 pipeline_script_seconds_10x=ten["script_seconds"],
             )
+            if "month" not in args.skip:
+                from bench import new_month
+
+                echo("month: a new month of flights on the 10x data, incremental vs full rebuild")
+                figures.update(new_month.measure(settings, api, s3, args.runs, echo=echo))
         echo("stack: stopping")
     return figures
 
