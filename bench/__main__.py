@@ -85,6 +85,9 @@ def run_stack(args, echo) -> dict:
             overhead_ratio_1x=one["ratio"],
             pipeline_airflow_seconds_1x=one["airflow_seconds"],
             pipeline_script_seconds_1x=one["script_seconds"],
+            analytics_build_seconds_1x=one["build_seconds"],
+            analytics_tail_seconds_1x=one["tail_seconds"],
+            **({"analytics_task_seconds_1x": one["task_seconds"]} if "task_seconds" in one else {}),
         )
         load = load_throughput.measure(settings, s3, args.runs, echo=echo)
         figures.update(
@@ -100,6 +103,8 @@ def run_stack(args, echo) -> dict:
                 overhead_ratio_10x=ten["ratio"],
                 pipeline_airflow_seconds_10x=ten["airflow_seconds"],
                 pipeline_script_seconds_10x=ten["script_seconds"],
+                analytics_build_seconds_10x=ten["build_seconds"],
+                analytics_tail_seconds_10x=ten["tail_seconds"],
             )
             if "month" not in args.skip:
                 from bench import new_month
