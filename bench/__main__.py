@@ -3,8 +3,10 @@
     python -m bench [--runs N] [--skip PART ...] [--skip-cold]
 
 Parts: parse (DAG parse time), stack (memory, orchestration overhead at 1x and 10x, load
-throughput; on a stack of its own), start (`make run` in a fresh clone), cost (`make cost`),
-containers (compose up to both DAGs done, memory per service, the container tier's time).
+throughput; on a stack of its own; then `month`: a new month landing on the 10x data, the
+incremental model against a full rebuild, bench/new_month.py), start (`make run` in a fresh
+clone), cost (`make cost`), containers (compose up to both DAGs done, memory per service, the
+container tier's time).
 Ratios come from both sides measured alternately in the same run, median of `--runs`.
 """
 
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from bench import report
 from local.settings import REPO
 
-PARTS = ("parse", "stack", "10x", "events", "start", "cost", "containers")
+PARTS = ("parse", "stack", "10x", "month", "events", "start", "cost", "containers")
 
 
 def _echo_with_clock(started: float):
@@ -83,6 +85,9 @@ def run_stack(args, echo) -> dict:
             overhead_ratio_1x=one["ratio"],
             pipeline_airflow_seconds_1x=one["airflow_seconds"],
             pipeline_script_seconds_1x=one["script_seconds"],
+            analytics_build_seconds_1x=one["build_seconds"],
+            analytics_tail_seconds_1x=one["tail_seconds"],
+            **({"analytics_task_seconds_1x": one["task_seconds"]} if "task_seconds" in one else {}),
         )
         load = load_throughput.measure(settings, s3, args.runs, echo=echo)
         figures.update(
@@ -98,7 +103,14 @@ def run_stack(args, echo) -> dict:
                 overhead_ratio_10x=ten["ratio"],
                 pipeline_airflow_seconds_10x=ten["airflow_seconds"],
                 pipeline_script_seconds_10x=ten["script_seconds"],
+                analytics_build_seconds_10x=ten["build_seconds"],
+                analytics_tail_seconds_10x=ten["tail_seconds"],
             )
+            if "month" not in args.skip:
+                from bench import new_month
+
+                echo("month: a new month of flights on the 10x data, incremental vs full rebuild")
+                figures.update(new_month.measure(settings, api, s3, args.runs, echo=echo))
         echo("stack: stopping")
     return figures
 

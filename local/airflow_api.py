@@ -72,6 +72,9 @@ class AirflowAPI:
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/dags/{dag_id}", {"is_paused": False})
 
+    def pause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", {"is_paused": True})
+
     def trigger(self, dag_id: str, note: str | None = None) -> dict:
         return self._call("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "note": note})
 

@@ -151,7 +151,10 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "airflow" / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": os.environ.get("LOCAL_STACK_PARALLELISM", "3"),
+            # As compose and the cloud stacks' default: the analytics run's dbt build holds one
+            # task slot while its model and test tasks follow it; with 3 slots they queued for the
+            # other two and ended seconds after the build (README, "Why the watcher mode").
+            "AIRFLOW__CORE__PARALLELISM": os.environ.get("LOCAL_STACK_PARALLELISM", "4"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db.url(settings),
             **{var: shared[name] for name, var in shared_secrets.AIRFLOW_ENV.items()},
@@ -174,6 +177,11 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             # Cosmos and dbt send usage telemetry unless told not to
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos keeps dbt's partial-parse file of the last build here, so the next build
+            # does not parse the project again (5-8 s here). Its default, /tmp/cosmos, is shared
+            # by every stack on the machine, and the file is only valid for the profile (host,
+            # port) it was parsed with: each stack keeps its own.
+            "AIRFLOW__COSMOS__CACHE_DIR": str(settings.state_dir / "cosmos"),
             "DO_NOT_TRACK": "1",
             # The UI's "dbt docs (analytics)" view (Cosmos's plugin) serves what `make dbt-docs`
             # generates there.

@@ -83,6 +83,19 @@ dag = DbtDag(
     doc_md=__doc__,
 )
 
+# The tasks that follow the build read each model's (and each model's tests') result as dbt
+# reports it. They poke every second in their own process: a result is there a moment after dbt
+# finishes the node, and a task started after its upstream task usually finds it at once. With
+# Cosmos's defaults (defer to the triggerer, which polls every 10 s once the build has started
+# dbt, then a second task process to finish) they trailed the build by ~10 s. A task whose
+# downstream chain is longer goes first when task slots are short (more downstream tasks, higher
+# priority; the build's own priority stays above them all). README, "Why the watcher mode".
+for task in dag.tasks:
+    if task.task_id != "dbt_producer_watcher":
+        task.deferrable = False
+        task.poke_interval = 1
+        task.priority_weight += len(task.get_flat_relative_ids(upstream=False))
+
 # Each model's table is an Asset, published by the task that builds (or watches) the model.
 for unique_id, task in dag.tasks_map.items():
     name = unique_id.split(".")[-1]

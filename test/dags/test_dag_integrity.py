@@ -95,6 +95,18 @@ def test_the_task_order_is_the_models_ref_graph_each_model_tested_after_it(dagba
     assert upstream["stg_weather_run"] == set()
 
 
+def test_the_tasks_after_the_build_poke_it_each_second_longest_chain_first(dagbag):
+    dag = dagbag.dags["snowflake_analytics"]
+    followers = [t for t in dag.tasks if t.task_id != "dbt_producer_watcher"]
+    # in their own process, not deferred to the triggerer (README, "Why the watcher mode")
+    assert {(t.deferrable, t.poke_interval) for t in followers} == {(False, 1)}
+    weight = {t.task_id: t.priority_weight for t in dag.tasks}
+    chain = ["stg_flights_run", "flights.run", "flights.test", "flights_enriched.run"]
+    assert [weight[t] for t in chain] == sorted((weight[t] for t in chain), reverse=True)
+    assert weight["flights.run"] > weight["stg_planes.test"]
+    assert weight["dbt_producer_watcher"] > max(t.priority_weight for t in followers)
+
+
 def test_bad_config_is_a_dag_import_error_naming_file_source_and_key(tmp_path):
     shutil.copytree(DAGS, tmp_path / "dags")
     config = tmp_path / "dags" / "config" / "sources.yml"
