@@ -4,6 +4,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -29,3 +30,21 @@ def pytest_xdist_make_scheduler(config, log):
             return lane_of(nodeid) or nodeid
 
     return LaneScheduling(config, log)
+
+
+# The sources file a test reads by default, as this session started: a worker that runs an
+# end-to-end lane points PIPELINE_SOURCES_FILE at the lane's own file (edited by its scenarios)
+# for the rest of the session, and that worker runs other tests too.
+_SOURCES_FILE_AT_START = os.environ.get("PIPELINE_SOURCES_FILE")
+
+
+@pytest.fixture(autouse=True)
+def _sources_file_of_the_session_outside_the_lanes(request, monkeypatch):
+    # every module directly in test/e2e runs in a lane (test/e2e/lanes.py); no import of it here:
+    # the image's test stage runs test/dags and test/plugins alone
+    if PurePosixPath(request.node.nodeid.split("::", 1)[0]).parent == PurePosixPath("test/e2e"):
+        return
+    if _SOURCES_FILE_AT_START is None:
+        monkeypatch.delenv("PIPELINE_SOURCES_FILE", raising=False)
+    else:
+        monkeypatch.setenv("PIPELINE_SOURCES_FILE", _SOURCES_FILE_AT_START)
