@@ -93,3 +93,11 @@ def test_the_repository_is_seeded_with_the_images_dag_folder(git_services, stage
     seed = command[command.index("--seed") + 1]
     copies = stages["app"].args("COPY")
     assert any(shlex.split(args)[-1].rstrip("/") == seed for args in copies), copies
+
+
+def test_the_dev_image_creates_each_volumes_mount_point_as_airflow(git_services, stages):
+    # a named volume takes the ownership of the directory it is mounted on: one the image lacks
+    # is created as root, and the git server (uid 50000) could not write its repository there
+    created = " ".join(args for args in stages["dev"].args("RUN") if "mkdir" in args).split()
+    for volume in git_services["git-server"]["volumes"]:
+        assert volume.split(":")[1] in created, volume
