@@ -92,7 +92,7 @@ def _handler(root: Path, token: str) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - git's own config lookup
+                "HOME": os.environ.get("HOME", str(root)),  # where git looks for its own config
                 "GIT_PROJECT_ROOT": str(root),
                 "GIT_HTTP_EXPORT_ALL": "1",
                 "REQUEST_METHOD": self.command,

@@ -425,7 +425,8 @@ class ProfileRehearsal:
 
     def _fetched_version(self) -> str:
         """The commit the dag-processor last fetched (Airflow's dag_bundle table)."""
-        query = f"SELECT version FROM dag_bundle WHERE name = '{BUNDLE_NAMES['git-bundle']}'"
+        bundle = BUNDLE_NAMES["git-bundle"]
+        query = f"SELECT version FROM dag_bundle WHERE name = '{bundle}'"  # nosec B608 - constant
         return self.engine.docker(
             "exec", self.database, "psql", "--username", self.db_user, "--dbname", self.db_name,
             "--tuples-only", "--no-align", "--command", query,
