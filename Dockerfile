@@ -126,9 +126,10 @@ RUN uv pip install --no-cache \
         -c /tmp/requirements/constraints.txt
 COPY local/ /opt/airflow/local/
 ENV PYTHONPATH=/opt/airflow/plugins:/opt/airflow
-# .local/tls is where the emulators share fakesnow's CA (a named volume takes the ownership of
-# the directory it is mounted on, so it must exist, owned by airflow); the dev image only.
-RUN mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake
+# The emulators' and the git server's named volumes (fakesnow's CA in .local/tls, its data, the
+# git server's repositories): a named volume takes the ownership of the directory it is mounted
+# on, so each must exist, owned by airflow; the dev image only.
+RUN mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake /opt/airflow/.local/git-server
 
 ############################################################################################
 # runtime: the default target, deployed to ECS and run by docker-compose-local.yml.

@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         choices=list(REHEARSALS),
-        help="prod, dev, or prod-ecs (prod with the ECS executor's worker tasks); default: all",
+        help="prod, dev, prod-ecs (prod with the ECS executor's worker tasks) or dev-git (dev with "
+        "the DAGs from a git host); default: all",
     )
     rehearse_parser.add_argument(
         "--soak", type=float, default=300, help="seconds every service must stay healthy (300)"

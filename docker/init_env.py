@@ -25,6 +25,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "POSTGRES_PASSWORD": lambda: secrets.token_hex(24),
     # Airflow's shared secrets, from the one generator the local stack and AWS use too
     **{shared_secrets.AIRFLOW_ENV[name]: make for name, make in shared_secrets.GENERATORS.items()},
+    # docker-compose-git.yml's git server and the connection that reads it (URL-safe: in JSON)
+    "GIT_SERVER_TOKEN": lambda: secrets.token_urlsafe(32),
 }
 
 

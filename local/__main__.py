@@ -203,6 +203,23 @@ def _serve_snowflake(args) -> int:
     return 0
 
 
+def _serve_git(args) -> int:
+    from pathlib import Path
+
+    from local.git_server import REPOSITORY, TOKEN_ENV, make_server, seed
+    from local.tls import ensure_certificates
+
+    settings = settings_mod.load()
+    root = settings.state_dir / "git-server"
+    bare = seed(root, Path(args.seed))
+    # a CA of its own: clients trust it through GIT_SSL_CAINFO, next to fakesnow's
+    _, cert, key = ensure_certificates(settings.tls_dir / "git", tuple(args.tls_name))
+    server = make_server(args.host, args.port, root, os.environ.get(TOKEN_ENV, ""), cert, key)
+    print(f"git server on port {args.port}: /{REPOSITORY} ({bare})", flush=True)
+    server.serve_forever()
+    return 0
+
+
 def _dbt(args) -> int:
     from local import dbt
 
@@ -332,6 +349,16 @@ def main(argv: list[str] | None = None) -> int:
         "--tls-name", action="append", default=[], help="another name for the certificate"
     )
     sf.set_defaults(func=_serve_snowflake)
+    gs = sub.add_parser(
+        "serve-git", help="a git server over HTTPS with a token (GIT_SERVER_TOKEN), for DAG bundles"
+    )
+    gs.add_argument("--host", default=HOST)
+    gs.add_argument("--port", type=int, required=True)
+    gs.add_argument("--seed", required=True, help="the DAG folder of the repository's 1st commit")
+    gs.add_argument(
+        "--tls-name", action="append", default=[], help="another name for the certificate"
+    )
+    gs.set_defaults(func=_serve_git)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["dbt"]:
         # Everything after `dbt` is dbt's, options first included (`dbt --version`).

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from deploy.dag_delivery import (
@@ -25,11 +23,11 @@ from deploy.dag_delivery import (
     bundle_config_json,
 )
 from local import metadata_db
+from local.git_repo import BRANCH, create_with_dags, head
 from local.settings import REPO, Settings
 
 BUNDLE_NAME = BUNDLE_NAMES["git-bundle"]
 
-BRANCH = "main"
 REPO_ENV = "LOCAL_STACK_DAGS_REPO"
 REF_ENV = "LOCAL_STACK_DAGS_REF"
 # How often the dag-processor fetches the repository (the bundle's refresh_interval).
@@ -37,13 +35,6 @@ REFRESH_SECONDS = 10
 # The connection the bundle reads the repository with, as on ECS (where Secrets Manager holds its
 # token or key); here it holds the URL only: a local repository needs no credentials.
 CONNECTION_ID = GIT_CONN_ID
-# Who commits in the stack's own repository (git refuses to commit without a name).
-_IDENTITY = {
-    "GIT_AUTHOR_NAME": "local stack",
-    "GIT_AUTHOR_EMAIL": "local-stack@localhost",
-    "GIT_COMMITTER_NAME": "local stack",
-    "GIT_COMMITTER_EMAIL": "local-stack@localhost",
-}
 
 
 def repo_dir(settings: Settings) -> Path:
@@ -76,39 +67,6 @@ def bundle_config(settings: Settings) -> str:
     return bundle_config_json("image")
 
 
-def git(path: Path, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 - fixed git argv, no shell
-        ["git", "-C", str(path), "-c", "commit.gpgsign=false", *args],  # noqa: S607
-        env={**os.environ, **_IDENTITY},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} in {path} failed:\n{done.stderr}")
-    return done.stdout.strip()
-
-
-def head(path: Path, ref: str = BRANCH) -> str:
-    """The commit `ref` points at."""
-    return git(path, "rev-parse", ref)
-
-
-def commit_files(path: Path, files: dict[str, str | None], message: str) -> str:
-    """Write (or, for None, delete) files given by their path in the repository, commit them on
-    the checked-out branch and return the new commit."""
-    for name, text in files.items():
-        target = path / name
-        if text is None:
-            target.unlink(missing_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "--message", message)
-    return head(path, "HEAD")
-
-
 def ensure(settings: Settings, echo=print) -> None:
     """Create the stack's repository on first use; say which commit the DAGs come from."""
     source = git_source(settings)
@@ -117,16 +75,7 @@ def ensure(settings: Settings, echo=print) -> None:
         return
     path = repo_dir(settings)
     if not (path / ".git").is_dir():
-        path.mkdir(parents=True, exist_ok=True)
-        git(path, "init", "--quiet", "--initial-branch", BRANCH)
-        (path / ".gitignore").write_text("__pycache__/\n*.pyc\n")
-        shutil.copytree(
-            REPO / DAGS_SUBDIR,
-            path / DAGS_SUBDIR,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
-        git(path, "add", "--all")
-        git(path, "commit", "--quiet", "--message", f"DAGs from {REPO / DAGS_SUBDIR}")
+        create_with_dags(path, REPO / DAGS_SUBDIR, DAGS_SUBDIR, f"DAGs from {REPO / DAGS_SUBDIR}")
         echo(f"  DAGs from git: created {path}, its {DAGS_SUBDIR}/ a copy of the working tree's")
     echo(
         f"  DAGs from git: {source.repo_url} branch {source.tracking_ref} at "

@@ -20,6 +20,8 @@ from deploy.containers.engine import DOCKER, REPO, Engine, progress
 from deploy.containers.offline_base import BaseImages
 
 COMPOSE_FILE = REPO / "docker-compose-local.yml"
+# Added to it: the DAGs from the stand-in git server (DagDelivery=git-bundle).
+GIT_COMPOSE_FILE = REPO / "docker-compose-git.yml"
 TAG_PREFIX = "airflow-snowflake-fargate-ci"
 # Long-running services, each with a health check in the compose file.
 LONG_RUNNING = (
@@ -139,12 +141,14 @@ class ComposeStack:
         project: str,
         api_port: int,
         say: Callable[[str], None] = progress,
+        files: tuple[Path, ...] = (COMPOSE_FILE,),
     ):
         self.engine = engine
         self.env_file = env_file
         self.project = project
         self.api_port = api_port
         self.say = say
+        self.files = files  # the compose files of the next command, base first
 
     @property
     def api_url(self) -> str:
@@ -154,7 +158,7 @@ class ComposeStack:
         argv = [
             *compose_binary(),
             "--project-name", self.project,
-            "--file", str(COMPOSE_FILE),
+            *(flag for file in self.files for flag in ("--file", str(file))),
             "--env-file", str(self.env_file),
             "--profile", "emulators",
             *args,

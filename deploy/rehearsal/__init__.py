@@ -1,9 +1,22 @@
 """The deploy rehearsal: `make rehearse` (docs/deploy.md, "Rehearse before you deploy")."""
 
-# What `make rehearse` runs: a profile with an executor. prod-ecs rehearses the ECS executor's
-# worker task definition: each Airflow task a task of its own, started through RunTask.
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variant:
+    profile: str
+    executor: str
+    dag_delivery: str = "image"
+
+
+# What `make rehearse` runs: a profile with an executor and a DAG delivery. prod-ecs rehearses
+# the ECS executor's worker task definition: each Airflow task a task of its own, started
+# through RunTask. dev-git reads the DAGs from a git host (a stand-in on the rehearsal network)
+# with the token of the stack's GitConnectionSecretArn.
 VARIANTS = {
-    "prod": ("prod", "LocalExecutor"),
-    "dev": ("dev", "LocalExecutor"),
-    "prod-ecs": ("prod", "AwsEcsExecutor"),
+    "prod": Variant("prod", "LocalExecutor"),
+    "dev": Variant("dev", "LocalExecutor"),
+    "prod-ecs": Variant("prod", "AwsEcsExecutor"),
+    "dev-git": Variant("dev", "LocalExecutor", "git-bundle"),
 }

@@ -11,6 +11,7 @@ container and its log line.
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sys
 import tempfile
@@ -30,10 +31,12 @@ from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
 from deploy.containers.compose import Images
 from deploy.containers.engine import Engine, progress
+from deploy.dag_delivery import BUNDLE_NAMES
 from deploy.rehearsal import VARIANTS, aws
 from deploy.rehearsal.agent import Rehearsal, Task, TaskFailed, TaskRunner, inspect, last_lines
 from deploy.rehearsal.ecs_agent import EcsAgent
 from deploy.rehearsal.intrinsics import Resolver, World
+from local import git_server
 
 MOTO_PORT = 5000
 MOTO_SERVER = Path(__file__).with_name("moto_server.py")  # moto with ECS as the executor needs
@@ -44,6 +47,11 @@ SNOWFLAKE_ACCOUNT = "rehearsal-account"
 SNOWFLAKE_HOST = f"{SNOWFLAKE_ACCOUNT}.snowflakecomputing.com"  # where the connector goes
 TLS_DIR = "/opt/airflow/.local/tls"  # the dev image's local.settings TLS folder
 CA_BUNDLE = f"{TLS_DIR}/ca.pem"
+# dev-git: the git host's stand-in (local/git_server.py) and the CA it signs its certificate with
+GIT_HOST = "git.rehearsal.example"
+GIT_CA_BUNDLE = f"{TLS_DIR}/git/ca.pem"
+GIT_REPOSITORY_DIR = f"/opt/airflow/.local/git-server/{git_server.REPOSITORY}"
+GIT_REFRESH_SECONDS = 10
 ALLOWED_CIDR = "203.0.113.7/32"
 EXTERNAL_ID = "rehearsal-external-id"
 CERTIFICATE_ARN = f"arn:aws:acm:{aws.REGION}:{aws.ACCOUNT}:certificate/rehearsal"
@@ -55,6 +63,8 @@ PIPELINE_TIMEOUT = 1200
 REHEARSAL_ONLY_ENV = {
     "AWS_ENDPOINT_URL": f"http://{AWS_ALIAS}:{MOTO_PORT}",
     "REQUESTS_CA_BUNDLE": CA_BUNDLE,
+    # a git host's certificate: a public CA's on AWS, the stand-in's here (dev-git)
+    "GIT_SSL_CAINFO": GIT_CA_BUNDLE,
 }
 
 
@@ -96,7 +106,13 @@ class ProfileRehearsal:
     ):
         self.engine, self.images, self.postgres_image = engine, images, postgres_image
         self.variant = variant
-        self.profile, self.executor = VARIANTS[variant]
+        chosen = VARIANTS[variant]
+        self.profile, self.executor, self.dag_delivery = (
+            chosen.profile,
+            chosen.executor,
+            chosen.dag_delivery,
+        )
+        self.git_token = secrets.token_urlsafe(32) if self.dag_delivery == "git-bundle" else ""
         self.work_dir, self.soak_seconds, self.say = work_dir, soak_seconds, say
         self.project = f"rehearsal-{variant}-{uuid.uuid4().hex[:6]}"
         self.environment_name = f"rh-{variant}"
@@ -153,6 +169,9 @@ class ProfileRehearsal:
         if self.ecs_agent:
             with self.check("ECS executor: each Airflow task ran as a worker task") as note:
                 note.text = self._worker_tasks()
+        if self.dag_delivery == "git-bundle":
+            with self.check("DAGs from the git host with the connection's token") as note:
+                note.text = self._dags_from_git()
         with self.check("figures read back from Snowflake") as note:
             note.text = self._figures()
         with self.check("a landed file starts snowflake_raw through the event queue") as note:
@@ -206,11 +225,30 @@ class ProfileRehearsal:
                 "SNOWFLAKE_USER": "AIRFLOW",
                 "SNOWFLAKE_PRIVATE_KEY_FILE": str(key_file),
                 "DEPLOY_IMAGE_URI": self.image_uri,
+                **self._git_inputs(),
             },
         )
         self.core_secret_arn = aws.create_deploy_secrets(
             self.host_endpoint, self.admin, self.inputs
         )
+
+    def _git_inputs(self) -> dict[str, str]:
+        """dev-git: the inputs of DagDelivery=git-bundle, with the connection's secret created
+        as a user creates it (docs/deploy.md, "DAGs from git")."""
+        if self.dag_delivery != "git-bundle":
+            return {}
+        sm = aws.client("secretsmanager", self.host_endpoint, self.admin)
+        connection = {"conn_type": "git", "login": "x-access-token", "password": self.git_token}
+        self.git_secret_arn = sm.create_secret(
+            Name=f"{self.environment_name}/git-connection", SecretString=json.dumps(connection)
+        )["ARN"]
+        return {
+            "DEPLOY_DAG_DELIVERY": "git-bundle",
+            "DEPLOY_GIT_REPO_URL": f"https://{GIT_HOST}/{git_server.REPOSITORY}",
+            "DEPLOY_GIT_REF": "main",
+            "DEPLOY_GIT_REFRESH_INTERVAL": str(GIT_REFRESH_SECONDS),
+            "DEPLOY_GIT_CONNECTION_SECRET_ARN": self.git_secret_arn,
+        }
 
     def _stack_resources(self) -> None:
         env_name, endpoint, admin = self.environment_name, self.host_endpoint, self.admin
@@ -273,7 +311,7 @@ class ProfileRehearsal:
 
     def _stand_ins(self) -> None:
         engine, net = self.engine, self.project
-        database = self._container("metadata-db")
+        database = self.database = self._container("metadata-db")
         engine.docker(
             "run", "--detach", "--name", database, "--network", net,
             "--network-alias", self.db_host,
@@ -315,6 +353,8 @@ class ProfileRehearsal:
             f"server_hostname='{SNOWFLAKE_HOST}').close()"
         )
         self._wait(lambda: self._exec_ok(snowflake, "python", "-c", handshake), 120, snowflake)
+        if self.dag_delivery == "git-bundle":
+            self._start_git_host()
         self._wait(
             lambda: self._exec_ok(database, "pg_isready", "--username", self.db_user), 60, database
         )
@@ -337,6 +377,60 @@ class ProfileRehearsal:
                 "SNOWFLAKE_STORAGE_ROLE_ARN": storage_role,
             },
         )
+
+    def _start_git_host(self) -> None:
+        """The repository GitRepoUrl names, on the network at that host name: HTTPS (443) with a
+        certificate for it, the token of the connection's secret; seeded with the image's DAGs."""
+        engine, host = self.engine, self._container("git")
+        engine.docker(
+            "run", "--detach", "--name", host, "--network", self.project,
+            "--network-alias", GIT_HOST,
+            "--sysctl", "net.ipv4.ip_unprivileged_port_start=0",
+            "--volume", f"{self.tls_volume}:{TLS_DIR}",
+            "--env", git_server.TOKEN_ENV, "--entrypoint", "python", self.images.dev,
+            "-m", "local", "serve-git", "--host", ANY_ADDRESS, "--port", "443",
+            "--seed", "/opt/airflow/dags", "--tls-name", GIT_HOST,
+            env=engine.env(**{git_server.TOKEN_ENV: self.git_token}),
+        )  # fmt: skip
+        handshake = (
+            "import socket, ssl; "
+            f"ctx = ssl.create_default_context(cafile='{GIT_CA_BUNDLE}'); "
+            "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
+            f"server_hostname='{GIT_HOST}').close()"
+        )
+        self._wait(lambda: self._exec_ok(host, "python", "-c", handshake), 120, host)
+        self.git_host = host
+
+    def _git_head(self) -> str:
+        return self.engine.docker(
+            "exec", self.git_host, "git", "-C", GIT_REPOSITORY_DIR, "rev-parse", "main"
+        ).stdout.strip()
+
+    def _dags_from_git(self) -> str:
+        """The pipeline's runs ran the repository's commit; a commit pushed there is parsed
+        within the refresh interval, nothing restarted (the dag-processor fetched it with the
+        token of the connection ECS injected from Secrets Manager)."""
+        head = self._git_head()
+        ran = {o.dag_id: o.bundle_version for o in self.outcomes}
+        if set(ran.values()) != {head}:
+            raise TaskFailed(f"the runs' bundle versions {ran}, the repository's head {head}")
+        self.engine.docker("exec", self.git_host, "bash", "-c", _COMMIT_IN_THE_REPOSITORY)
+        pushed = self._git_head()
+        started = time.monotonic()
+        self._wait(lambda: self._fetched_version() == pushed, 120, f"commit {pushed[:12]} fetched")
+        return (
+            f"runs on {head[:12]} from https://{GIT_HOST}; a new commit fetched "
+            f"{time.monotonic() - started:.0f} s after it landed"
+        )
+
+    def _fetched_version(self) -> str:
+        """The commit the dag-processor last fetched (Airflow's dag_bundle table)."""
+        bundle = BUNDLE_NAMES["git-bundle"]
+        query = f"SELECT version FROM dag_bundle WHERE name = '{bundle}'"  # nosec B608 - constant
+        return self.engine.docker(
+            "exec", self.database, "psql", "--username", self.db_user, "--dbname", self.db_name,
+            "--tuples-only", "--no-align", "--command", query,
+        ).stdout.strip()  # fmt: skip
 
     def _snowflake_env(self) -> dict[str, str]:
         """The connection as Airflow reads it: the SSM parameter `make deploy` wrote."""
@@ -493,6 +587,7 @@ class ProfileRehearsal:
             tasks = ", ".join(t for o in failed for t in o.failed_tasks)
             raise TaskFailed(f"pipeline runs {self.result.figures['runs']}; failed tasks: {tasks}")
         self.raw_run_id = outcomes[0].run_id
+        self.outcomes = outcomes
         self.task_instances = {(o.dag_id, o.run_id, task, -1) for o in outcomes for task in o.tasks}
         return ", ".join(f"{o.dag_id} {o.state} in {o.seconds:.0f} s" for o in outcomes)
 
@@ -607,6 +702,8 @@ class ProfileRehearsal:
         for arn in [*self.secrets.values(), self.core_secret_arn]:
             secret = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
             values.update({f"{arn}:{k}": v for k, v in secret.items() if k != "username"})
+        if self.git_token:
+            values[f"{self.git_secret_arn}:password"] = self.git_token
         for group, streams in groups.items():
             for stream in streams:
                 pages = logs.get_paginator("filter_log_events").paginate(
@@ -684,6 +781,18 @@ class ProfileRehearsal:
         self.engine.docker("network", "rm", self.project, check=False)
         if hasattr(self, "image_uri"):
             self.engine.docker("rmi", self.image_uri, check=False)
+
+
+# In the git host's container: a commit as a user would push it (an empty one: only the version
+# changes), straight into the served repository (the push over HTTPS is the compose tier's).
+_COMMIT_IN_THE_REPOSITORY = f"""
+set -euo pipefail
+work=$(mktemp -d)
+git clone --quiet {GIT_REPOSITORY_DIR} "$work"
+git -C "$work" -c user.name=rehearsal -c user.email=rehearsal@example.com \\
+    commit --quiet --allow-empty -m "a pushed commit"
+git -C "$work" push --quiet origin main
+"""
 
 
 def _private_key_pem() -> str:
@@ -780,7 +889,7 @@ def rehearse_profiles(
     if not side_by_side:
         return {name: one(i, name) for i, name in enumerate(names)}
     # The longest first: the ECS executor's variant runs a worker task per Airflow task.
-    order = sorted(names, key=lambda name: VARIANTS[name][1] != "AwsEcsExecutor")
+    order = sorted(names, key=lambda name: VARIANTS[name].executor != "AwsEcsExecutor")
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="rehearsal") as pool:
         futures = {name: pool.submit(one, order.index(name), name) for name in names}
         return {name: future.result() for name, future in futures.items()}

@@ -17,11 +17,12 @@ from test.e2e.expected import delays_from_report
 SOAK_SECONDS = 60
 
 # prod-ecs runs the prod profile's four service task definitions (the same ones `prod` runs; only
-# the scheduler's executor setting differs) plus the ECS executor's worker task definition; dev
-# runs the combined task with LocalExecutor. `prod` adds only LocalExecutor under the prod
-# scheduler's limits, a third set of CPU-bound containers on a 2-core runner: `make rehearse`
-# covers it.
-TIER_VARIANTS = ("dev", "prod-ecs")
+# the scheduler's executor setting differs) plus the ECS executor's worker task definition, with
+# the DAGs in the image; dev-git runs the combined task with LocalExecutor, the DAGs from a git
+# host. `prod` adds only LocalExecutor under the prod scheduler's limits and `dev` only the
+# image's DAGs in the combined task, each a third set of CPU-bound containers on a 2-core
+# runner: `make rehearse` covers them.
+TIER_VARIANTS = ("dev-git", "prod-ecs")
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +44,11 @@ def rehearsal(request, rehearsals) -> run.ProfileResult:
 
 
 def test_the_tier_runs_every_task_definition():
-    """Every profile and executor `make deploy` offers is in the tier, but for prod's
-    LocalExecutor, whose task definitions prod-ecs runs."""
-    profiles = {run.VARIANTS[name][0] for name in TIER_VARIANTS}
-    executors = {run.VARIANTS[name][1] for name in TIER_VARIANTS}
-    assert profiles == {profile for profile, _ in run.VARIANTS.values()}
-    assert executors == {executor for _, executor in run.VARIANTS.values()}
+    """Every profile, executor and rehearsed DAG delivery `make deploy` offers is in the tier,
+    but for prod's LocalExecutor, whose task definitions prod-ecs runs."""
+    for aspect in ("profile", "executor", "dag_delivery"):
+        tier = {getattr(run.VARIANTS[name], aspect) for name in TIER_VARIANTS}
+        assert tier == {getattr(v, aspect) for v in run.VARIANTS.values()}, aspect
 
 
 def test_every_check_of_the_profile_passes(rehearsal):

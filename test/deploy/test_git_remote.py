@@ -14,7 +14,7 @@ import pytest
 
 from deploy import git_remote, inputs, orchestrate
 from deploy.dag_delivery import GitSource
-from local.dags_repo import commit_files, git, head
+from local.git_repo import commit_files, git, head
 
 HTTPS_URL = "https://git.example.test/data/pipelines.git"
 MISSING_URL = "https://git.example.test/data/missing.git"  # a path with no repository

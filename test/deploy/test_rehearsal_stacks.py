@@ -212,3 +212,41 @@ def test_only_the_tasks_that_run_callbacks_may_publish_alerts(rehearsed):
         }[(rehearsed.profile, rehearsed.executor)]
     )
     assert "MigrationTaskDefinition" in refused
+
+
+def test_dev_git_reads_the_dags_from_the_git_host_with_the_connections_secret(rehearsed):
+    """DagDelivery=git-bundle as the rehearsal deploys it: every container reads the bundle at
+    the git host's URL; only those that read DAG code get the connection, from the secret the
+    user created, which the task's execution role (and no task role) may read."""
+    from deploy.dag_delivery import CONFIG_ENV
+    from deploy.rehearsal.run import GIT_HOST
+
+    if rehearsed.dag_delivery != "git-bundle":
+        pytest.skip("the variant reads the DAGs from the image")
+    definitions = task_definitions(rehearsed)
+    with_connection = set()
+    for definition in definitions.values():
+        for container in definition["ContainerDefinitions"]:
+            (bundle,) = json.loads(env(container)[CONFIG_ENV])
+            assert bundle["kwargs"]["repo_url"] == f"https://{GIT_HOST}/pipelines.git"
+            secrets = {s["Name"]: s["ValueFrom"] for s in container.get("Secrets", [])}
+            if "AIRFLOW_CONN_GIT_DEFAULT" in secrets:
+                assert secrets["AIRFLOW_CONN_GIT_DEFAULT"] == rehearsed.git_secret_arn
+                with_connection.add(container["Name"])
+    assert with_connection == {"scheduler", "dag-processor"}
+    (combined,) = (d for d in definitions.values() if len(d["ContainerDefinitions"]) > 1)
+    readers = {
+        "execution": combined["ExecutionRoleArn"],
+        "task": combined["TaskRoleArn"],
+    }
+    read = {}
+    for name, role in readers.items():
+        credentials = aws.assume(rehearsed.host_endpoint, rehearsed.admin, role, name)
+        sm = aws.client("secretsmanager", rehearsed.host_endpoint, credentials)
+        try:
+            value = sm.get_secret_value(SecretId=rehearsed.git_secret_arn)["SecretString"]
+            read[name] = json.loads(value)["password"] == rehearsed.git_token
+        except sm.exceptions.ClientError as error:
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403), error
+            read[name] = False
+    assert read == {"execution": True, "task": False}

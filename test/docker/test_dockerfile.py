@@ -92,8 +92,12 @@ def test_the_dev_stage_adds_the_emulators_and_local(stages):
     install, make_dirs = stages["dev"].args("RUN")
     assert CONSTRAINED_INSTALL.search(install)
     assert "-r /tmp/requirements/requirements-dev.txt" in install
-    # The emulators' state (their CA, fakesnow's data) exists in the dev image only.
-    assert make_dirs == "mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake"
+    # The stand-ins' state (their CA, fakesnow's data, the git server's repositories) exists in
+    # the dev image only.
+    assert make_dirs == (
+        "mkdir -p /opt/airflow/.local/tls /opt/airflow/.local/snowflake"
+        " /opt/airflow/.local/git-server"
+    )
     assert not [
         (name, run)
         for name, stage in stages.items()

@@ -49,7 +49,9 @@ def test_everything_but_the_secrets_is_kept_verbatim():
 
 
 def test_the_example_defines_every_variable_compose_requires():
-    compose = (REPO / "docker-compose-local.yml").read_text()
+    compose = "".join(
+        (REPO / name).read_text() for name in ("docker-compose-local.yml", "docker-compose-git.yml")
+    )
     required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", compose))
     assert required == {
         *init_env.GENERATORS,

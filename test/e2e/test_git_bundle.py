@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from local import dags_repo, pipeline
+from local import dags_repo, git_repo, pipeline
 from local import stack as stack_mod
 from local.processes import wait_until
 
@@ -75,13 +75,13 @@ def _run_probe(api) -> pipeline.RunOutcome:
 
 
 def _commit(settings, text: str | None, message: str) -> str:
-    return dags_repo.commit_files(dags_repo.repo_dir(settings), {PROBE: text}, message)
+    return git_repo.commit_files(dags_repo.repo_dir(settings), {PROBE: text}, message)
 
 
 def test_the_stack_parses_the_repository_at_its_head(git_stack):
     settings, api = git_stack
     repo = dags_repo.repo_dir(settings)
-    head = dags_repo.head(repo)
+    head = git_repo.head(repo)
     assert dags_repo.parsed_version(settings) == head
     assert {d for d in stack_mod.DAG_IDS if api.dag(d)} == set(stack_mod.DAG_IDS)
     # the bundle reads a clone of the repository, not the working tree's airflow/dags
@@ -102,7 +102,7 @@ def test_a_commit_runs_without_restarting_anything(git_stack, runs):
     wait_until(lambda: _task_ids(api) == ["added", "hello"], PARSE_TIMEOUT, "the new task parsed")
     runs["second"] = run = _run_probe(api)
     assert (run.state, run.tasks) == ("success", {"hello": "success", "added": "success"})
-    assert run.bundle_version == second == dags_repo.head(dags_repo.repo_dir(settings))
+    assert run.bundle_version == second == git_repo.head(dags_repo.repo_dir(settings))
     log = api.task_log(DAG_ID, run.run_id, "added")
     assert "bundle_probe code with tasks ('hello', 'added')" in log
     # the same processes, none restarted
@@ -194,7 +194,7 @@ def test_a_run_in_flight_waits_while_its_dag_is_broken_and_ends_on_its_own_commi
     settings, api = git_stack
     repo = dags_repo.repo_dir(settings)
     dag_id = "bundle_in_flight"
-    good = dags_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG}, "bundle_in_flight")
+    good = git_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG}, "bundle_in_flight")
     wait_until(lambda: api.dag(dag_id), PARSE_TIMEOUT, f"{dag_id} parsed")
     run_id = api.trigger(dag_id, note="e2e in flight")["dag_run_id"]
 
@@ -202,14 +202,14 @@ def test_a_run_in_flight_waits_while_its_dag_is_broken_and_ends_on_its_own_commi
         return {t["task_id"]: t["state"] for t in api.task_instances(dag_id, run_id)}
 
     wait_until(lambda: states().get("wait") == "running", 120, "the first task running")
-    dags_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG + "\nraise RuntimeError\n"}, "broken")
+    git_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG + "\nraise RuntimeError\n"}, "broken")
     wait_until(lambda: api.dag(dag_id)["is_stale"], PARSE_TIMEOUT, f"{dag_id} stale")
     wait_until(lambda: states()["wait"] == "success", 120, "the running task to finish")
     time.sleep(15)  # the scheduler loops every 2 s locally: ample time to have scheduled `after`
     assert states() == {"wait": "success", "after": None}
     assert api.dag_run(dag_id, run_id)["state"] == "running"
 
-    dags_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG}, "fixed")
+    git_repo.commit_files(repo, {IN_FLIGHT: IN_FLIGHT_DAG}, "fixed")
     run = pipeline.follow(api, dag_id, run_id, 300, echo=lambda _line: None)
     assert (run.state, run.tasks) == ("success", {"wait": "success", "after": "success"})
     assert run.bundle_version == good

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from deploy.dag_delivery import CONFIG_ENV
-from local import dags_repo
+from local import dags_repo, git_repo
 from local import settings as settings_mod
 from local.airflow_env import airflow_env
 from local.settings import REPO, Settings
@@ -67,16 +67,16 @@ def test_the_repository_starts_as_the_working_trees_dags_and_takes_commits(git_s
     said = []
     dags_repo.ensure(git_settings, said.append)
     path = dags_repo.repo_dir(git_settings)
-    first = dags_repo.head(path)
+    first = git_repo.head(path)
     assert _files(path / "airflow" / "dags") == _files(REPO / "airflow" / "dags")
     assert "created" in said[0] and first[:12] in said[-1]
 
     dags_repo.ensure(git_settings, said.append)  # once made, left as it is
-    assert dags_repo.head(path) == first
-    second = dags_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
-    assert dags_repo.head(path) == second != first
-    assert dags_repo.git(path, "log", "--format=%s", "-1") == "extra"
-    dags_repo.commit_files(path, {"airflow/dags/extra.py": None}, "extra removed")
+    assert git_repo.head(path) == first
+    second = git_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
+    assert git_repo.head(path) == second != first
+    assert git_repo.git(path, "log", "--format=%s", "-1") == "extra"
+    git_repo.commit_files(path, {"airflow/dags/extra.py": None}, "extra removed")
     assert not (path / "airflow" / "dags" / "extra.py").exists()
 
 
@@ -87,8 +87,8 @@ def test_git_dag_bundle_reads_the_repository_over_file_url_at_head_and_at_a_comm
     head; a bundle of an older version checks that commit out (what a worker does for a run)."""
     dags_repo.ensure(git_settings, lambda _line: None)
     path = dags_repo.repo_dir(git_settings)
-    first = dags_repo.head(path)
-    second = dags_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
+    first = git_repo.head(path)
+    second = git_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
     monkeypatch.setenv(
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(git_settings.state_dir / "bundles")
     )
@@ -113,8 +113,8 @@ def test_a_tag_pins_the_bundle_and_a_branch_follows_its_head(git_settings, monke
     on the branch follows every commit."""
     dags_repo.ensure(git_settings, lambda _line: None)
     path = dags_repo.repo_dir(git_settings)
-    release = dags_repo.head(path)
-    dags_repo.git(path, "tag", "release")
+    release = git_repo.head(path)
+    git_repo.git(path, "tag", "release")
     monkeypatch.setenv(
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(git_settings.state_dir / "bundles")
     )
@@ -127,14 +127,14 @@ def test_a_tag_pins_the_bundle_and_a_branch_follows_its_head(git_settings, monke
     for bundle in (pinned, following):
         bundle.initialize()
 
-    head = dags_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
+    head = git_repo.commit_files(path, {"airflow/dags/extra.py": "# airflow dag\n"}, "extra")
     for bundle in (pinned, following):
         bundle.refresh()
     assert pinned.get_current_version().version == release
     assert not (pinned.path / "extra.py").exists()
     assert following.get_current_version().version == head
 
-    dags_repo.git(path, "tag", "--force", "release", head)  # the release moves on
+    git_repo.git(path, "tag", "--force", "release", head)  # the release moves on
     pinned.refresh()
     assert pinned.get_current_version().version == head
     assert (pinned.path / "extra.py").is_file()

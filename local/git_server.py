@@ -1,0 +1,147 @@
+"""A git host for the DAG bundle where there is none: HTTPS, a token, git's own smart HTTP.
+
+Compose's `git-server` service (docker-compose-git.yml) and the deploy rehearsal's git stand-in
+run it, so that a GitDagBundle clones and fetches as it would from GitHub or GitLab: over TLS
+(a certificate from a CA of its own, which clients trust through GIT_SSL_CAINFO), signed in
+with a token through the Airflow connection `git_default`. Clone, fetch and push go through
+`git http-backend`, git's CGI program; every request needs HTTP basic auth whose password is
+the token (any user name, as with a personal access token).
+
+On first start it creates the repository REPOSITORY (branch main) with one commit: the DAG
+folder it is given (`--seed`), at DAGS_SUBDIR as in this project's repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import os
+import ssl
+import subprocess  # nosec B404 - git http-backend with a fixed argv, no shell
+import tempfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from local.git_repo import create_with_dags, git
+
+REPOSITORY = "pipelines.git"
+# Where this project keeps its DAGs (deploy.dag_delivery.DAGS_SUBDIR; a test keeps them equal).
+DAGS_SUBDIR = "airflow/dags"
+TOKEN_ENV = "GIT_SERVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
+# The request headers git http-backend reads as CGI variables.
+_CGI_HEADERS = {
+    "Content-Type": "CONTENT_TYPE",
+    "Content-Encoding": "HTTP_CONTENT_ENCODING",
+    "Git-Protocol": "GIT_PROTOCOL",
+}
+
+
+def seed(root: Path, dags: Path) -> Path:
+    """The bare repository under `root`, created once from the DAG folder `dags`."""
+    bare = root / REPOSITORY
+    if (bare / "HEAD").exists():
+        return bare
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="git-seed-") as work:
+        create_with_dags(Path(work), dags, DAGS_SUBDIR, f"DAGs from {dags}")
+        git(root, "clone", "--quiet", "--bare", work, str(bare))
+    git(bare, "config", "http.receivepack", "true")
+    return bare
+
+
+def _handler(root: Path, token: str) -> type[BaseHTTPRequestHandler]:
+    class GitHandler(BaseHTTPRequestHandler):
+        server_version = "local-git-server"
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self._git()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._git()
+
+        def _user(self) -> str | None:
+            """The signed-in user name when the request carries the token, else None."""
+            scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                user, _, password = base64.b64decode(encoded).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None
+            return (user or "token") if hmac.compare_digest(password, token) else None
+
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                chunks = []
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+                self.rfile.readline()
+                return b"".join(chunks)
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _git(self) -> None:
+            user = self._user()
+            if user is None:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            path, _, query = self.path.partition("?")
+            body = self._body()
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": os.environ.get("HOME", str(root)),  # where git looks for its own config
+                "GIT_PROJECT_ROOT": str(root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "CONTENT_LENGTH": str(len(body)),
+                "REMOTE_USER": user,
+                "REMOTE_ADDR": self.client_address[0],
+            }
+            for header, variable in _CGI_HEADERS.items():
+                if header in self.headers:
+                    env[variable] = self.headers[header]
+            done = subprocess.run(  # noqa: S603 - fixed argv
+                ["git", "http-backend"],  # noqa: S607
+                input=body,
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+            head, _, payload = done.stdout.partition(b"\r\n\r\n")
+            if not _:
+                head, _, payload = done.stdout.partition(b"\n\n")
+            status, headers = 200, []
+            for line in head.decode("latin-1").splitlines():
+                name, _, value = line.partition(":")
+                if name.lower() == "status":
+                    status = int(value.split()[0])
+                elif name:
+                    headers.append((name, value.strip()))
+            if done.returncode != 0 and not head:
+                status, payload = 500, done.stderr
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return GitHandler
+
+
+def make_server(
+    host: str, port: int, root: Path, token: str, cert: Path, key: Path
+) -> ThreadingHTTPServer:
+    """The HTTPS server over the repositories under `root` (not yet serving)."""
+    if not token:
+        raise ValueError(f"{TOKEN_ENV} is empty: the server accepts only requests carrying it")
+    server = ThreadingHTTPServer((host, port), _handler(root, token))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server
