@@ -75,13 +75,16 @@ clean: stop
 image:
 	docker build -t airflow-snowflake-fargate:local .
 
+# DAGS_FROM=git: the DAGs from compose's git server (docker-compose-git.yml), as `make run` has it.
+COMPOSE_FILES = -f docker-compose-local.yml $(if $(filter git,$(DAGS_FROM)),-f docker-compose-git.yml)
+
 compose-up:
 	@test -f .env || python3 docker/init_env.py
-	docker compose -f docker-compose-local.yml up --build --detach
-	@echo "==> Airflow UI: http://localhost:8080 (docker compose -f docker-compose-local.yml ps)"
+	docker compose $(COMPOSE_FILES) up --build --detach
+	@echo "==> Airflow UI: http://localhost:8080 (docker compose $(COMPOSE_FILES) ps)"
 
 compose-down:
-	docker compose -f docker-compose-local.yml down
+	docker compose $(COMPOSE_FILES) down
 
 # The container tier alone (also part of `make test`): builds the image, runs compose end to end.
 test-containers: $(STAMP)
