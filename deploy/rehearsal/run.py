@@ -107,11 +107,8 @@ class ProfileRehearsal:
         self.engine, self.images, self.postgres_image = engine, images, postgres_image
         self.variant = variant
         chosen = VARIANTS[variant]
-        self.profile, self.executor, self.dag_delivery = (
-            chosen.profile,
-            chosen.executor,
-            chosen.dag_delivery,
-        )
+        self.profile, self.executor = chosen.profile, chosen.executor
+        self.dag_delivery = chosen.dag_delivery
         self.git_token = secrets.token_urlsafe(32) if self.dag_delivery == "git-bundle" else ""
         self.work_dir, self.soak_seconds, self.say = work_dir, soak_seconds, say
         self.project = f"rehearsal-{variant}-{uuid.uuid4().hex[:6]}"
@@ -346,12 +343,7 @@ class ProfileRehearsal:
             "--s3-endpoint", REHEARSAL_ONLY_ENV["AWS_ENDPOINT_URL"], "--tls-name", SNOWFLAKE_HOST,
             env=engine.env(**stage_credentials.env()),
         )  # fmt: skip
-        handshake = (
-            "import socket, ssl; "
-            f"ctx = ssl.create_default_context(cafile='{CA_BUNDLE}'); "
-            "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
-            f"server_hostname='{SNOWFLAKE_HOST}').close()"
-        )
+        handshake = _tls_handshake(CA_BUNDLE, SNOWFLAKE_HOST)
         self._wait(lambda: self._exec_ok(snowflake, "python", "-c", handshake), 120, snowflake)
         if self.dag_delivery == "git-bundle":
             self._start_git_host()
@@ -392,12 +384,7 @@ class ProfileRehearsal:
             "--seed", "/opt/airflow/dags", "--tls-name", GIT_HOST,
             env=engine.env(**{git_server.TOKEN_ENV: self.git_token}),
         )  # fmt: skip
-        handshake = (
-            "import socket, ssl; "
-            f"ctx = ssl.create_default_context(cafile='{GIT_CA_BUNDLE}'); "
-            "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
-            f"server_hostname='{GIT_HOST}').close()"
-        )
+        handshake = _tls_handshake(GIT_CA_BUNDLE, GIT_HOST)
         self._wait(lambda: self._exec_ok(host, "python", "-c", handshake), 120, host)
         self.git_host = host
 
@@ -793,6 +780,17 @@ git -C "$work" -c user.name=rehearsal -c user.email=rehearsal@example.com \\
     commit --quiet --allow-empty -m "a pushed commit"
 git -C "$work" push --quiet origin main
 """
+
+
+def _tls_handshake(cafile: str, name: str) -> str:
+    """Python that completes a TLS handshake with port 443 in the container, trusting only
+    `cafile` and checking the certificate names `name`: the stand-in is up with its certificate."""
+    return (
+        "import socket, ssl; "
+        f"ctx = ssl.create_default_context(cafile='{cafile}'); "
+        "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
+        f"server_hostname='{name}').close()"
+    )
 
 
 def _private_key_pem() -> str:
