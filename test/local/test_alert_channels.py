@@ -5,6 +5,7 @@ through the providers' notifiers, each channel on its own."""
 import asyncio
 import json
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -69,7 +70,7 @@ def channels(aws, webhook, monkeypatch):
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["Attributes"]["QueueArn"])
     secret = secrets.create_secret(
-        Name=f"slack-{free_port()}", SecretString=f"{webhook}/services/T0/B0/XYZ"
+        Name=f"slack-{uuid.uuid4().hex}", SecretString=f"{webhook}/services/T0/B0/XYZ"
     )["ARN"]
     connection = {"conn_type": "aws", "login": "local", "password": "local",
                   "extra": {"endpoint_url": aws, "region_name": "us-east-1"}}  # fmt: skip
@@ -111,7 +112,7 @@ def test_slack_refusing_the_alert_still_lets_the_topic_have_it(channels):
 
 def test_a_secret_that_is_not_a_url_is_named_without_its_value(channels, monkeypatch, aws):
     (secrets,) = clients(aws, ("secretsmanager",))
-    arn = secrets.create_secret(Name=f"bad-{free_port()}", SecretString="T0/B0/XYZ")["ARN"]
+    arn = secrets.create_secret(Name=f"bad-{uuid.uuid4().hex}", SecretString="T0/B0/XYZ")["ARN"]
     monkeypatch.setenv(SLACK_SECRET_ENV, arn)
     with pytest.raises(ValueError, match="must hold a Slack incoming-webhook URL") as raised:
         notify_failure(_context())
