@@ -204,19 +204,43 @@ def _serve_snowflake(args) -> int:
 
 
 def _serve_git(args) -> int:
+    import asyncio
+    import threading
     from pathlib import Path
 
-    from local.git_server import REPOSITORY, TOKEN_ENV, make_server, seed
+    from local import git_server
     from local.tls import ensure_certificates
 
     settings = settings_mod.load()
     root = settings.state_dir / "git-server"
-    bare = seed(root, Path(args.seed))
-    # a CA of its own: clients trust it through GIT_SSL_CAINFO, next to fakesnow's
-    _, cert, key = ensure_certificates(settings.tls_dir / "git", tuple(args.tls_name))
-    server = make_server(args.host, args.port, root, os.environ.get(TOKEN_ENV, ""), cert, key)
-    print(f"git server on port {args.port}: /{REPOSITORY} ({bare})", flush=True)
-    server.serve_forever()
+    bare = git_server.seed(root, Path(args.seed))
+    if not (args.port or args.ssh_port):
+        print("!! serve-git needs --port (HTTPS), --ssh-port (SSH) or both")
+        return 2
+    print(f"git repository {bare}", flush=True)
+    names = tuple(args.tls_name)
+    if args.port:
+        # a CA of its own: clients trust it through GIT_SSL_CAINFO, next to fakesnow's
+        _, cert, key = ensure_certificates(settings.tls_dir / "git", names)
+        token = os.environ.get(git_server.TOKEN_ENV, "")
+        server = git_server.make_server(args.host, args.port, root, token, cert, key)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        print(f"git server, HTTPS on port {args.port}: /{git_server.REPOSITORY}", flush=True)
+    if args.ssh_port:
+        # the host key beside the CA; its known_hosts line is what clients pin
+        host_key, known_hosts = git_server.ensure_host_key(
+            settings.tls_dir / "git", ("localhost", "127.0.0.1", *names), args.ssh_port
+        )
+        keys = os.environ.get(git_server.AUTHORIZED_KEYS_ENV, "")
+
+        async def serve_ssh() -> None:
+            await git_server.make_ssh_server(args.host, args.ssh_port, root, keys, host_key)
+            print(f"git server, SSH on port {args.ssh_port}: /{git_server.REPOSITORY}", flush=True)
+            print(f"  its host key, to pin: {known_hosts}", flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(serve_ssh())
+    threading.Event().wait()
     return 0
 
 
@@ -350,13 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     sf.set_defaults(func=_serve_snowflake)
     gs = sub.add_parser(
-        "serve-git", help="a git server over HTTPS with a token (GIT_SERVER_TOKEN), for DAG bundles"
+        "serve-git",
+        help="a git server for DAG bundles: HTTPS with a token (GIT_SERVER_TOKEN), SSH with a key "
+        "(GIT_SERVER_AUTHORIZED_KEYS)",
     )
     gs.add_argument("--host", default=HOST)
-    gs.add_argument("--port", type=int, required=True)
+    gs.add_argument("--port", type=int, help="HTTPS port")
+    gs.add_argument("--ssh-port", type=int, help="SSH port")
     gs.add_argument("--seed", required=True, help="the DAG folder of the repository's 1st commit")
     gs.add_argument(
-        "--tls-name", action="append", default=[], help="another name for the certificate"
+        "--tls-name",
+        action="append",
+        default=[],
+        help="another name of the host (its certificate, its pinned host key)",
     )
     gs.set_defaults(func=_serve_git)
     argv = sys.argv[1:] if argv is None else argv

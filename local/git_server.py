@@ -1,4 +1,4 @@
-"""A git host for the DAG bundle where there is none: HTTPS, a token, git's own smart HTTP.
+"""A git host for the DAG bundle where there is none: HTTPS with a token, or SSH with a key.
 
 Compose's `git-server` service (docker-compose-git.yml) and the deploy rehearsal's git stand-in
 run it, so that a GitDagBundle clones and fetches as it would from GitHub or GitLab: over TLS
@@ -7,20 +7,29 @@ with a token through the Airflow connection `git_default`. Clone, fetch and push
 `git http-backend`, git's CGI program; every request needs HTTP basic auth whose password is
 the token (any user name, as with a personal access token).
 
+Over SSH (`make_ssh_server`, asyncssh) it runs git's own `git-upload-pack` and `git-receive-pack`
+for a client whose public key is authorized (GIT_SERVER_AUTHORIZED_KEYS), and nothing else: no
+shell, no password. Its host key is made once and pinned by the `ssh_known_hosts` file beside it,
+which clients are given, as a user pins GitHub's published keys.
+
 On first start it creates the repository REPOSITORY (branch main) with one commit: the DAG
 folder it is given (`--seed`), at DAGS_SUBDIR as in this project's repository.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import os
+import shlex
 import ssl
 import subprocess  # nosec B404 - git http-backend with a fixed argv, no shell
 import tempfile
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from local.git_repo import create_with_dags, git
 
@@ -28,6 +37,11 @@ REPOSITORY = "pipelines.git"
 # Where this project keeps its DAGs (deploy.dag_delivery.DAGS_SUBDIR; a test keeps them equal).
 DAGS_SUBDIR = "airflow/dags"
 TOKEN_ENV = "GIT_SERVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
+# The public keys (authorized_keys lines) whose private keys may clone, fetch and push over SSH.
+AUTHORIZED_KEYS_ENV = "GIT_SERVER_AUTHORIZED_KEYS"
+HOST_KEY_FILE = "ssh_host_ed25519_key"
+KNOWN_HOSTS_FILE = "ssh_known_hosts"  # the host key, pinned for the server's names
+_GIT_COMMANDS = ("git-upload-pack", "git-receive-pack")
 # The request headers git http-backend reads as CGI variables.
 _CGI_HEADERS = {
     "Content-Type": "CONTENT_TYPE",
@@ -145,3 +159,90 @@ def make_server(
     context.load_cert_chain(str(cert), str(key))
     server.socket = context.wrap_socket(server.socket, server_side=True)
     return server
+
+
+def ensure_host_key(folder: Path, names: Sequence[str], port: int) -> tuple[Path, Path]:
+    """The server's SSH host key (made on first start, kept) and the known_hosts file that pins
+    it for `names` at `port`: what a client is given instead of trusting the key on first use."""
+    import asyncssh
+
+    key_path = folder / HOST_KEY_FILE
+    if not key_path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_path))
+        key_path.chmod(0o600)
+    algorithm, blob = asyncssh.read_private_key(str(key_path)).export_public_key().split()[:2]
+    hosts = ",".join(name if port == 22 else f"[{name}]:{port}" for name in names)
+    known_hosts = folder / KNOWN_HOSTS_FILE
+    known_hosts.write_text(f"{hosts} {algorithm.decode()} {blob.decode()}\n")
+    return key_path, known_hosts
+
+
+def _repository(command: str, root: Path) -> tuple[str, Path]:
+    """The git command and the repository under `root` an SSH exec request names, as git sends
+    it (`git-upload-pack '/pipelines.git'`), or ValueError."""
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        argv = []
+    if len(argv) != 2 or argv[0] not in _GIT_COMMANDS:
+        raise ValueError("only git clone, fetch and push are served here")
+    path = (root / argv[1].lstrip("/~")).resolve()
+    if not path.is_relative_to(root.resolve()) or not (path / "HEAD").is_file():
+        raise ValueError(f"no repository {argv[1]!r} here")
+    return argv[0], path
+
+
+def _handle_ssh(root: Path):
+    async def handle(process: Any) -> None:
+        try:
+            command, path = _repository(process.command or "", root)
+        except ValueError as error:
+            process.stderr.write(f"{error}\n".encode())
+            process.exit(128)
+            return
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root)}
+        protocol = process.env.get("GIT_PROTOCOL") or process.env.get(b"GIT_PROTOCOL")
+        if protocol:  # git protocol v2, when the client sent it (SendEnv)
+            env["GIT_PROTOCOL"] = protocol.decode() if isinstance(protocol, bytes) else protocol
+        git_process = await asyncio.create_subprocess_exec(
+            command,
+            str(path),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        await process.redirect(
+            stdin=git_process.stdin, stdout=git_process.stdout, stderr=git_process.stderr
+        )
+        process.exit(await git_process.wait())
+        await process.wait_closed()  # and lets the redirects finish their queues
+
+    return handle
+
+
+async def make_ssh_server(
+    host: str, port: int, root: Path, authorized_keys: str, host_key: Path
+) -> Any:
+    """The SSH server over the repositories under `root`, serving: public-key sign-in for the
+    `authorized_keys` lines only, git's pack commands only."""
+    import asyncssh
+
+    if not authorized_keys.strip():
+        raise ValueError(
+            f"{AUTHORIZED_KEYS_ENV} is empty: the server accepts only the keys listed there"
+        )
+    return await asyncssh.create_server(
+        asyncssh.SSHServer,
+        host,
+        port,
+        server_host_keys=[str(host_key)],
+        authorized_client_keys=asyncssh.import_authorized_keys(authorized_keys),
+        process_factory=_handle_ssh(root),
+        encoding=None,
+        allow_scp=False,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        allow_pty=False,
+    )
