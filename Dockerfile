@@ -79,6 +79,9 @@ COPY --from=manifest --chown=0:0 /tmp/dbt/ /opt/airflow/dbt/
 COPY airflow/config/ /opt/airflow/config/
 # Its mode (0755) comes from git: `COPY --chmod` would need BuildKit.
 COPY docker/healthcheck.py /usr/local/bin/airflow-healthcheck
+# A git DAG bundle over SSH checks the git host against the keys the deployment pins
+# (GIT_SSH_KNOWN_HOSTS), never trusting a key on first use (docs/deploy.md, "DAGs from git").
+COPY docker/ssh_config_git_known_hosts.conf /etc/ssh/ssh_config.d/airflow-git-known-hosts.conf
 
 # The system CA bundle is what compose points REQUESTS_CA_BUNDLE at for a real account.
 RUN test -s /etc/ssl/certs/ca-certificates.crt

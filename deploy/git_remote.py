@@ -1,17 +1,26 @@
 """DagDelivery=git-bundle: before `make deploy` changes anything, the repository must answer and
 the branch or tag must exist, read with the credentials the dag-processor will use.
 
-The credentials are those of the Airflow connection in the GitConnectionSecretArn secret (a
-token over HTTPS). They reach git through a credential helper that reads them from this process's
-environment: never in a URL, an argument (visible in `ps`), a file or a message.
+The credentials are those of the Airflow connection in the GitConnectionSecretArn secret: a
+token over HTTPS, or a private key (the connection's extra `private_key`) over SSH. A token
+reaches git through a credential helper that reads it from this process's environment: never in
+a URL, an argument (visible in `ps`), a file or a message. A key is written, as the git provider
+writes it, to a private temporary file (0600) that is gone when the check ends; the host key is
+checked against DEPLOY_GIT_SSH_KNOWN_HOSTS, as the image's ssh checks it (never first use).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess  # nosec B404 - git with fixed arguments, no shell
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deploy.dag_delivery import GIT_CONN_ID, DeliveryError, GitSource
@@ -21,11 +30,19 @@ from deploy.inputs import InputError
 URL_INPUT = "DEPLOY_GIT_REPO_URL (--git-repo-url)"
 REF_INPUT = "DEPLOY_GIT_REF (--git-ref)"
 CONNECTION_INPUT = "DEPLOY_GIT_CONNECTION_SECRET_ARN (--git-connection-secret-arn)"
+KNOWN_HOSTS_INPUT = "DEPLOY_GIT_SSH_KNOWN_HOSTS (--git-ssh-known-hosts)"
 # git asks the helper for a user name and password; it reads them from these variables.
 _USER_VARIABLE = "DEPLOY_GIT_CHECK_LOGIN"
 _TOKEN_VARIABLE = "DEPLOY_GIT_CHECK_TOKEN"  # noqa: S105 - a variable's name, not a secret
 _HELPER = f'!f() {{ echo "username=${_USER_VARIABLE}"; echo "password=${_TOKEN_VARIABLE}"; }}; f'
+_PASSPHRASE_VARIABLE = "DEPLOY_GIT_CHECK_PASSPHRASE"  # noqa: S105 - a variable's name
 TIMEOUT_SECONDS = 60
+# git's own SSH URL forms: ssh://[user@]host/path and the scp-like user@host:path
+_SCP_LIKE = re.compile(r"^[^/@:]+@[^/:]+:")
+
+
+def is_ssh_url(url: str) -> bool:
+    return url.startswith(("ssh://", "git+ssh://")) or bool(_SCP_LIKE.match(url))
 
 
 @dataclass(frozen=True)
@@ -38,13 +55,25 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class SshKey:
+    private_key: str
+    passphrase: str = ""
+
+    def __repr__(self) -> str:  # never print the key
+        return "SshKey(<hidden>)"
+
+
+@dataclass(frozen=True)
 class FoundRef:
     kind: str  # "branch" or "tag"
     commit: str
 
 
-def connection_credentials(secretsmanager: Any, secret_arn: str) -> Credentials:
-    """The login and token of the Airflow connection JSON held by the secret."""
+def connection_credentials(
+    secretsmanager: Any, secret_arn: str, ssh: bool = False
+) -> Credentials | SshKey:
+    """The token (HTTPS) or the private key (`ssh`) of the Airflow connection JSON the secret
+    holds."""
     try:
         text = secretsmanager.get_secret_value(SecretId=secret_arn)["SecretString"]
     except Exception as error:  # noqa: BLE001 - every failure means the same to the user
@@ -57,7 +86,24 @@ def connection_credentials(secretsmanager: Any, secret_arn: str) -> Credentials:
         connection = json.loads(text)
     except ValueError:
         connection = None
-    if not isinstance(connection, dict) or not connection.get("password"):
+    if not isinstance(connection, dict):
+        connection = {}
+    if ssh:
+        extra = connection.get("extra") or {}
+        if isinstance(extra, str):
+            try:
+                extra = json.loads(extra)
+            except ValueError:
+                extra = {}
+        if not isinstance(extra, dict) or not extra.get("private_key"):
+            raise InputError(
+                f"{CONNECTION_INPUT}: for an SSH URL the secret must hold the Airflow connection "
+                'as JSON with the private key in its extra: {"conn_type": "git", "extra": '
+                '{"private_key": "<key>", "strict_host_key_checking": "yes"}} (the value is not '
+                "shown here)"
+            )
+        return SshKey(str(extra["private_key"]), str(extra.get("private_key_passphrase") or ""))
+    if not connection.get("password"):
         raise InputError(
             f"{CONNECTION_INPUT}: the secret must hold the Airflow connection as JSON with the "
             'token as its password: {"conn_type": "git", "login": "x-access-token", "password": '
@@ -81,36 +127,94 @@ def git_environment(credentials: Credentials | None) -> dict[str, str]:
     return env
 
 
-def _remote_refs(source: GitSource, credentials: Credentials | None) -> dict[str, str]:
+@contextmanager
+def _ssh_environment(env: dict[str, str], key: SshKey | None, known_hosts: str) -> Iterator[None]:
+    """GIT_SSH_COMMAND as the dag-processor's ssh runs: the key (in a private temporary file),
+    strict host key checking against `known_hosts` only; a passphrase through SSH_ASKPASS."""
+    with tempfile.TemporaryDirectory(prefix="git-check-") as folder:
+        hosts = Path(folder, "known_hosts")
+        hosts.write_text(known_hosts.strip() + "\n")
+        options = [
+            "ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
+        ]  # fmt: skip
+        if key:
+            key_file = Path(folder, "key")
+            key_file.touch(mode=0o600)
+            key_file.write_text(key.private_key.strip() + "\n")
+            options += ["-o", "IdentitiesOnly=yes", "-i", str(key_file)]
+        if key and key.passphrase:
+            askpass = Path(folder, "askpass")
+            askpass.write_text(f'#!/bin/sh\nprintf "%s\\n" "${_PASSPHRASE_VARIABLE}"\n')
+            askpass.chmod(0o700)
+            env |= {
+                "SSH_ASKPASS": str(askpass),
+                "SSH_ASKPASS_REQUIRE": "force",
+                _PASSPHRASE_VARIABLE: key.passphrase,
+            }
+        else:
+            options += ["-o", "BatchMode=yes"]
+        env["GIT_SSH_COMMAND"] = shlex.join(options)
+        yield
+
+
+def _refused_because(said: str, credentials: Credentials | SshKey | None) -> str:
+    """What to fix, from git's or ssh's words."""
+    if "Host key verification failed" in said:
+        return (
+            f"check {KNOWN_HOSTS_INPUT}: it must hold this host's public key (ssh-keyscan "
+            "prints it; compare its fingerprint with the one the git host publishes)"
+        )
+    if isinstance(credentials, SshKey):
+        return (
+            "check the key in the secret: its public key must have read access to this repository"
+        )
+    if credentials:
+        return "check the token in the secret: it needs read access to this repository"
+    return f"for a private repository, set {CONNECTION_INPUT} to a secret holding its token or key"
+
+
+def _remote_refs(
+    source: GitSource, credentials: Credentials | SshKey | None, known_hosts: str = ""
+) -> dict[str, str]:
     """Ref name -> commit of every branch and tag (annotated tags: their commit)."""
+    ssh = is_ssh_url(source.repo_url)
+    if ssh and not known_hosts.strip():
+        raise InputError(
+            f"{KNOWN_HOSTS_INPUT}: {source.repo_url} is an SSH URL, so the git host's public key "
+            "must be given (pinned, never trusted on first use): e.g. "
+            f'{KNOWN_HOSTS_INPUT.split()[0]}="$(ssh-keyscan <host>)", its fingerprint compared '
+            "with the one the host publishes"
+        )
+    token = credentials if isinstance(credentials, Credentials) else None
+    key = credentials if isinstance(credentials, SshKey) else None
+    env = git_environment(token)
     command = ["git", "ls-remote", "--heads", "--tags", "--", source.repo_url]
     try:
-        done = subprocess.run(  # noqa: S603 # nosec B603 - fixed arguments, no shell
-            command,
-            env=git_environment(credentials),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
+        with _ssh_environment(env, key, known_hosts) if ssh else nullcontext():
+            done = subprocess.run(  # noqa: S603 # nosec B603 - fixed arguments, no shell
+                command,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
     except subprocess.TimeoutExpired:
+        transport = "SSH (port 22)" if ssh else "HTTPS"
         raise InputError(
             f"{URL_INPUT}: {source.repo_url} did not answer within {TIMEOUT_SECONDS} s; check "
-            "the URL and that this machine reaches the git host over HTTPS"
+            f"the URL and that this machine reaches the git host over {transport}"
         ) from None
     except FileNotFoundError:
         raise InputError("git is not installed: install it to check the repository") from None
     if done.returncode != 0:
         said = " ".join(done.stderr.split())
-        if credentials:
-            said = said.replace(credentials.token, "<token>")
-        fix = (
-            "check the token in the secret: it needs read access to this repository"
-            if credentials
-            else f"for a private repository, set {CONNECTION_INPUT} to a secret holding its token"
-        )
+        if token:
+            said = said.replace(token.token, "<token>")
         raise InputError(
-            f"{URL_INPUT}: git cannot read {source.repo_url} ({said}); check the URL, and {fix}"
+            f"{URL_INPUT}: git cannot read {source.repo_url} ({said}); check the URL, and "
+            f"{_refused_because(said, credentials)}"
         )
     refs: dict[str, str] = {}
     for line in done.stdout.splitlines():
@@ -122,10 +226,12 @@ def _remote_refs(source: GitSource, credentials: Credentials | None) -> dict[str
     return refs
 
 
-def check(source: GitSource, credentials: Credentials | None = None) -> FoundRef:
+def check(
+    source: GitSource, credentials: Credentials | SshKey | None = None, known_hosts: str = ""
+) -> FoundRef:
     """The branch or tag `source.tracking_ref` of `source.repo_url`, or an InputError saying
-    which input to fix and how."""
-    refs = _remote_refs(source, credentials)
+    which input to fix and how. `known_hosts`: the git host's keys, for an SSH URL."""
+    refs = _remote_refs(source, credentials, known_hosts)
     for kind, prefix in (("branch", "refs/heads/"), ("tag", "refs/tags/")):
         if prefix + source.tracking_ref in refs:
             return FoundRef(kind=kind, commit=refs[prefix + source.tracking_ref])

@@ -26,7 +26,9 @@ import shlex
 import ssl
 import subprocess  # nosec B404 - git http-backend with a fixed argv, no shell
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -246,3 +248,22 @@ async def make_ssh_server(
         x11_forwarding=False,
         allow_pty=False,
     )
+
+
+@contextmanager
+def ssh_server_thread(
+    host: str, port: int, root: Path, authorized_keys: str, host_key: Path
+) -> Iterator[None]:
+    """`make_ssh_server` serving on an event loop of its own thread, for callers that are not
+    asyncio (tests); closed on exit."""
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(make_ssh_server(host, port, root, authorized_keys, host_key))
+    thread = threading.Thread(target=loop.run_forever, name="git-ssh-server", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -27,7 +27,7 @@ SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 ROOTFS_PACKAGES = (
     "python3", "python3-pip", "python3-venv", "ca-certificates", "curl", "dumb-init", "git",
-    "procps",
+    "openssh-client", "procps",
 )  # fmt: skip
 # The registry proxy of these machines re-signs TLS: builds and containers trust the host's
 # bundle (it includes the public roots, so it also works where there is no proxy).

@@ -79,3 +79,14 @@ def test_the_image_carries_the_dbt_project_with_its_manifest_read_only(engine, i
         " && ! test -w /opt/airflow/dbt/target/manifest.json && echo ok"
     )
     assert _run(engine, images.runtime, "bash", "-c", script).strip().splitlines()[-1] == "ok"
+
+
+
+def test_ssh_in_the_image_reads_the_git_hosts_keys_from_the_environment(engine, images):
+    """The ssh a GitDagBundle runs takes the pinned host keys from GIT_SSH_KNOWN_HOSTS (the
+    stack's GitSshKnownHosts; the dev-git-ssh rehearsal connects with them)."""
+    config = (REPO / "docker" / "ssh_config_git_known_hosts.conf").read_text()
+    (expected,) = [line for line in config.splitlines() if line.startswith("KnownHostsCommand")]
+    out = _run(engine, images.runtime, "bash", "-c", "ssh -G git.example.com")
+    effective = [line for line in out.splitlines() if line.startswith("knownhostscommand ")]
+    assert effective == ["knownhostscommand " + expected.split(" ", 1)[1]]

@@ -163,27 +163,19 @@ def served_ssh(tmp_path, monkeypatch):
     bare = git_server.seed(root, SEED)
     port = free_port()
     host_key, known_hosts = git_server.ensure_host_key(tmp_path / "tls", ("127.0.0.1",), port)
-    loop = asyncio.new_event_loop()
-    server = loop.run_until_complete(
-        git_server.make_ssh_server("127.0.0.1", port, root, public_key, host_key)
-    )
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
     key_file = tmp_path / "id_ed25519"
     key_file.write_text(private_key)
     key_file.chmod(0o600)
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(tmp_path / "b"))
-    yield {
-        "url": f"ssh://git@127.0.0.1:{port}/{git_server.REPOSITORY}",
-        "port": port,
-        "bare": bare,
-        "private_key": private_key,
-        "key_file": key_file,
-        "known_hosts": known_hosts,
-    }
-    loop.call_soon_threadsafe(server.close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(timeout=10)
+    with git_server.ssh_server_thread("127.0.0.1", port, root, public_key, host_key):
+        yield {
+            "url": f"ssh://git@127.0.0.1:{port}/{git_server.REPOSITORY}",
+            "port": port,
+            "bare": bare,
+            "private_key": private_key,
+            "key_file": key_file,
+            "known_hosts": known_hosts,
+        }
 
 
 def _ssh_bundle(served_ssh, monkeypatch, **extra):
