@@ -46,8 +46,9 @@ FLAGS = (
     ),
     (
         "git-repo-url",
-        "git-bundle: the repository's HTTPS URL, no credentials in it (DEPLOY_GIT_REPO_URL; "
-        "default: as deployed)",
+        "git-bundle: the repository's HTTPS URL, or its SSH URL (ssh://git@host/path or "
+        "git@host:path, port 22), no credentials in it (DEPLOY_GIT_REPO_URL; default: as "
+        "deployed)",
     ),
     (
         "git-ref",
@@ -66,8 +67,16 @@ FLAGS = (
     ),
     (
         "git-connection-secret-arn",
-        "git-bundle: Secrets Manager secret holding the connection with the token of a private "
-        "repository (DEPLOY_GIT_CONNECTION_SECRET_ARN; default: as deployed, else none)",
+        "git-bundle: Secrets Manager secret holding the connection of a private repository: a "
+        'token over HTTPS, or an SSH private key in its extra, {"conn_type": "git", '
+        '"extra": {"private_key": "<key>", "strict_host_key_checking": "yes"}} '
+        "(DEPLOY_GIT_CONNECTION_SECRET_ARN; default: as deployed, else none)",
+    ),
+    (
+        "git-ssh-known-hosts",
+        "git-bundle over SSH: the git host's public key line(s), e.g. \"$(ssh-keyscan "
+        'github.com)" checked against its published fingerprints (DEPLOY_GIT_SSH_KNOWN_HOSTS; '
+        "default: as deployed)",
     ),
     (
         "alert-email",
@@ -107,6 +116,7 @@ TEMPLATE_CHOICES = (
     ("git_dags_subdir", "DEPLOY_GIT_DAGS_SUBDIR", "GitDagsSubdir"),
     ("git_refresh_interval", "DEPLOY_GIT_REFRESH_INTERVAL", "GitRefreshInterval"),
     ("git_connection_secret_arn", "DEPLOY_GIT_CONNECTION_SECRET_ARN", "GitConnectionSecretArn"),
+    ("git_ssh_known_hosts", "DEPLOY_GIT_SSH_KNOWN_HOSTS", "GitSshKnownHosts"),
 )
 # Like TEMPLATE_CHOICES, checked against the template, but empty means the profile's value.
 PROFILE_CHOICES = (("enable_alarms", "DEPLOY_ENABLE_ALARMS", "EnableAlarms"),)
@@ -144,6 +154,7 @@ class DeployInputs:
     git_dags_subdir: str = ""  # the same
     git_refresh_interval: str = ""  # the same
     git_connection_secret_arn: str = ""  # the same
+    git_ssh_known_hosts: str = ""  # the same
     enable_alarms: str = ""  # empty: the profile's
 
 

@@ -2,8 +2,8 @@
 
 CloudFormation decides conditions and `Fn::If` branches from parameter values. The cost estimator
 and the template tests need the same answer without AWS, so this evaluates the subset the
-templates use (Equals, Not, And, Or, Condition, If, Ref to parameters) and leaves every other
-intrinsic function as it is.
+templates use (Equals, Not, And, Or, Condition, If, Ref to parameters, and Select and Split
+inside Equals) and leaves every other intrinsic function as it is.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ class Rendered:
         raise ValueError(f"unsupported condition function {function}")
 
     def broken_rules(self) -> list[str]:
-        """The AssertDescription of every rule CloudFormation would refuse these parameters by."""
+        """The AssertDescription of every rule CloudFormation would refuse these parameters by,
+        then of every deploy rule (Metadata.DeployRules: what a Rule cannot state) they break."""
         broken = []
         for rule in self.template.get("Rules", {}).values():
             if "RuleCondition" in rule and not self._evaluate(rule["RuleCondition"]):
@@ -105,11 +106,23 @@ class Rendered:
             for assertion in rule["Assertions"]:
                 if not self._evaluate(assertion["Assert"]):
                     broken.append(" ".join(assertion["AssertDescription"].split()))
+        for rule in self.template.get("Metadata", {}).get("DeployRules", {}).values():
+            if self.condition(rule["WhenCondition"]) and not self.parameters[rule["NotEmpty"]]:
+                broken.append(" ".join(rule["AssertDescription"].split()))
         return broken
 
     def _scalar(self, value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in self.parameters:
-            return self.parameters[value["Ref"]]
+        if not isinstance(value, dict) or len(value) != 1:
+            return value
+        ((function, argument),) = value.items()
+        if function == "Ref" and argument in self.parameters:
+            return self.parameters[argument]
+        if function == "Fn::Split":
+            separator, text = argument
+            return str(self._scalar(text)).split(separator)
+        if function == "Fn::Select":
+            index, items = argument
+            return self._scalar(items)[int(index)]
         return value
 
     @property

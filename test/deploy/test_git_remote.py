@@ -189,6 +189,7 @@ def test_deploy_checks_the_tag_then_passes_the_repository_to_the_stack(
         "GitDagsSubdir": "airflow/dags",
         "GitRefreshInterval": "60",
         "GitConnectionSecretArn": arn,
+        "GitSshKnownHosts": "",  # HTTPS: no host key to pin
     }
 
     # a redeploy that names nothing keeps the repository and checks it again (a branch now)
@@ -221,8 +222,8 @@ def test_deploy_refuses_an_unreachable_repository_or_ref_before_changing_anythin
 @pytest.mark.parametrize(
     ("variable", "value", "said"),
     [
-        ("DEPLOY_GIT_REPO_URL", f"https://ci:{TOKEN}@git.example.test/x.git", "HTTPS URL"),
-        ("DEPLOY_GIT_REPO_URL", "git@github.com:myorg/pipelines.git", "HTTPS URL"),
+        ("DEPLOY_GIT_REPO_URL", f"https://ci:{TOKEN}@git.example.test/x.git", "without"),
+        ("DEPLOY_GIT_REPO_URL", "ssh://git@github.com:2222/myorg/pipelines.git", "port 22"),
         ("DEPLOY_GIT_REFRESH_INTERVAL", "-5", "a whole number 0-86400"),
         ("DEPLOY_GIT_DAGS_SUBDIR", "/etc", "inside the repository"),
     ],

@@ -61,3 +61,59 @@ def test_flags_win_over_environment(deploy_env):
     assert found.environment_name == "airflow"
     assert (found.snowflake_warehouse, found.snowflake_database) == ("etl_wh", "raw")
     assert found.snowflake_private_key.startswith("-----BEGIN PRIVATE KEY-----")
+
+
+GIT_SSH_ENV = {
+    "DEPLOY_DAG_DELIVERY": "git-bundle",
+    "DEPLOY_GIT_REPO_URL": "git@github.com:myorg/pipelines.git",
+    "DEPLOY_GIT_REF": "v1.4.0",
+}
+KNOWN_HOSTS = (
+    "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+)
+
+
+def test_an_ssh_git_bundle_takes_the_host_keys_from_the_environment_or_the_flag(deploy_env):
+    from deploy import cli
+
+    env = {**deploy_env, **GIT_SSH_ENV, "DEPLOY_GIT_SSH_KNOWN_HOSTS": KNOWN_HOSTS}
+    found = inputs.collect({}, env)
+    assert found.git_repo_url == "git@github.com:myorg/pipelines.git"
+    assert found.git_ssh_known_hosts == KNOWN_HOSTS
+    flagged = KNOWN_HOSTS.replace("github.com", "git.example.com")
+    args = cli.build_parser().parse_args(["deploy", "--git-ssh-known-hosts", flagged])
+    assert inputs.collect(vars(args), env).git_ssh_known_hosts == flagged
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "github.com",  # no key
+        "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU",  # a fingerprint, not the key
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n",  # the private key
+    ],
+)
+def test_host_keys_that_are_not_known_hosts_lines_are_refused(deploy_env, value):
+    env = {**deploy_env, **GIT_SSH_ENV, "DEPLOY_GIT_SSH_KNOWN_HOSTS": value}
+    with pytest.raises(inputs.InputError) as refused:
+        inputs.collect({}, env)
+    assert str(refused.value).startswith("environment variable DEPLOY_GIT_SSH_KNOWN_HOSTS: ")
+    assert "known_hosts" in str(refused.value)
+
+
+def test_deploy_refuses_an_ssh_url_without_the_host_keys_before_changing_anything(deploy_env):
+    """CloudFormation's Rules cannot look inside GitRepoUrl: `make deploy` refuses it instead,
+    in the same check as the stack's Rules (before any secret, image or stack is touched)."""
+    from deploy import orchestrate, templates
+
+    template = templates.load("airflow")
+    unpinned = inputs.collect({}, {**deploy_env, **GIT_SSH_ENV})
+    with pytest.raises(inputs.InputError) as refused:
+        orchestrate.check_rules(unpinned, template, "")
+    said = str(refused.value)
+    assert said.startswith("the airflow stack refuses these inputs: GitRepoUrl is an SSH URL")
+    assert 'DEPLOY_GIT_SSH_KNOWN_HOSTS="$(ssh-keyscan <host>)"' in said
+    env = {**deploy_env, **GIT_SSH_ENV, "DEPLOY_GIT_SSH_KNOWN_HOSTS": KNOWN_HOSTS}
+    orchestrate.check_rules(inputs.collect({}, env), template, "")  # pinned
+    https = {**GIT_SSH_ENV, "DEPLOY_GIT_REPO_URL": "https://github.com/myorg/pipelines.git"}
+    orchestrate.check_rules(inputs.collect({}, {**deploy_env, **https}), template, "")
