@@ -93,8 +93,9 @@ test-containers: $(STAMP)
 # AWS (docs/deploy.md): CloudFormation stacks on ECS Fargate. PROFILE=dev|prod, ARGS=more options.
 .PHONY: deploy destroy cost rehearse
 
-# Before paying AWS: the task definitions of every variant (prod, dev, prod-ecs, dev-git) run on
-# Docker with moto as AWS, 5 min soak (docs/deploy.md, "Rehearse before you deploy").
+# Before paying AWS: the task definitions of every variant (prod, dev, prod-ecs, dev-git,
+# dev-git-ssh) run on Docker with moto as AWS, 5 min soak (docs/deploy.md, "Rehearse before you
+# deploy").
 # ARGS="--profile dev --soak 60" narrows it, ARGS=--side-by-side runs the variants at once.
 rehearse: $(STAMP)
 	@$(PY) -m deploy rehearse $(ARGS)

@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         choices=list(REHEARSALS),
-        help="prod, dev, prod-ecs (prod with the ECS executor's worker tasks) or dev-git (dev with "
-        "the DAGs from a git host); default: all",
+        help="prod, dev, prod-ecs (prod with the ECS executor's worker tasks), dev-git (dev with "
+        "the DAGs from a git host over HTTPS) or dev-git-ssh (the same over SSH); default: all",
     )
     rehearse_parser.add_argument(
         "--soak", type=float, default=300, help="seconds every service must stay healthy (300)"

@@ -144,9 +144,9 @@ def check_rules(inputs: DeployInputs, template: dict, certificate_arn: str) -> N
 
 
 def check_git_source(inputs: DeployInputs, clients: Clients, say: Say) -> git_remote.FoundRef:
-    """The repository answers and has the branch or tag, read with the connection's token when a
-    secret is given: refused here, before anything changes, rather than by a dag-processor that
-    parses nothing."""
+    """The repository answers and has the branch or tag, read with the connection's token (HTTPS)
+    or key (SSH, the host's key pinned) when a secret is given: refused here, before anything
+    changes, rather than by a dag-processor that parses nothing."""
     source = git_remote.source_from(
         inputs.git_repo_url,
         inputs.git_ref,
@@ -154,12 +154,13 @@ def check_git_source(inputs: DeployInputs, clients: Clients, say: Say) -> git_re
         inputs.git_refresh_interval,
         bool(inputs.git_connection_secret_arn),
     )
+    ssh = git_remote.is_ssh_url(source.repo_url)
     credentials = None
     if inputs.git_connection_secret_arn:
         credentials = git_remote.connection_credentials(
-            clients.secretsmanager, inputs.git_connection_secret_arn
+            clients.secretsmanager, inputs.git_connection_secret_arn, ssh=ssh
         )
-    found = git_remote.check(source, credentials)
+    found = git_remote.check(source, credentials, inputs.git_ssh_known_hosts if ssh else "")
     ref = f"{found.kind} {source.tracking_ref}"
     say(f"  git bundle: {source.repo_url} {ref} at {found.commit[:12]}")
     return found

@@ -229,7 +229,10 @@ def _serve_git(args) -> int:
     if args.ssh_port:
         # the host key beside the CA; its known_hosts line is what clients pin
         host_key, known_hosts = git_server.ensure_host_key(
-            settings.tls_dir / "git", ("localhost", "127.0.0.1", *names), args.ssh_port
+            settings.tls_dir / "git",
+            ("localhost", "127.0.0.1", *names),
+            args.ssh_port,
+            os.environ.get(git_server.HOST_KEY_ENV, ""),
         )
         keys = os.environ.get(git_server.AUTHORIZED_KEYS_ENV, "")
 

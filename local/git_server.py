@@ -41,6 +41,8 @@ DAGS_SUBDIR = "airflow/dags"
 TOKEN_ENV = "GIT_SERVER_TOKEN"  # noqa: S105 - the variable's name, not a secret
 # The public keys (authorized_keys lines) whose private keys may clone, fetch and push over SSH.
 AUTHORIZED_KEYS_ENV = "GIT_SERVER_AUTHORIZED_KEYS"
+# The host key to serve with, when the caller made it (the rehearsal pins it before the host runs).
+HOST_KEY_ENV = "GIT_SERVER_SSH_HOST_KEY"
 HOST_KEY_FILE = "ssh_host_ed25519_key"
 KNOWN_HOSTS_FILE = "ssh_known_hosts"  # the host key, pinned for the server's names
 _GIT_COMMANDS = ("git-upload-pack", "git-receive-pack")
@@ -163,15 +165,19 @@ def make_server(
     return server
 
 
-def ensure_host_key(folder: Path, names: Sequence[str], port: int) -> tuple[Path, Path]:
-    """The server's SSH host key (made on first start, kept) and the known_hosts file that pins
-    it for `names` at `port`: what a client is given instead of trusting the key on first use."""
+def ensure_host_key(
+    folder: Path, names: Sequence[str], port: int, private_key: str = ""
+) -> tuple[Path, Path]:
+    """The server's SSH host key (`private_key` when given, else made on first start; kept) and
+    the known_hosts file that pins it for `names` at `port`: what a client is given instead of
+    trusting the key on first use."""
     import asyncssh
 
     key_path = folder / HOST_KEY_FILE
-    if not key_path.exists():
+    if private_key or not key_path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_path))
+        key = asyncssh.import_private_key(private_key) if private_key else None
+        (key or asyncssh.generate_private_key("ssh-ed25519")).write_private_key(str(key_path))
         key_path.chmod(0o600)
     algorithm, blob = asyncssh.read_private_key(str(key_path)).export_public_key().split()[:2]
     hosts = ",".join(name if port == 22 else f"[{name}]:{port}" for name in names)

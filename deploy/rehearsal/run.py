@@ -108,8 +108,14 @@ class ProfileRehearsal:
         self.variant = variant
         chosen = VARIANTS[variant]
         self.profile, self.executor = chosen.profile, chosen.executor
-        self.dag_delivery = chosen.dag_delivery
-        self.git_token = secrets.token_urlsafe(32) if self.dag_delivery == "git-bundle" else ""
+        self.dag_delivery, self.git_over_ssh = chosen.dag_delivery, chosen.git_over_ssh
+        self.git_token = self.git_client_key = self.git_host_key = ""
+        if self.dag_delivery == "git-bundle" and self.git_over_ssh:
+            # the connection's key (its public half authorized on the host), the host's own key
+            self.git_client_key, self.git_authorized_key = _ssh_key_pair()
+            self.git_host_key = _ssh_key_pair()[0]
+        elif self.dag_delivery == "git-bundle":
+            self.git_token = secrets.token_urlsafe(32)
         self.work_dir, self.soak_seconds, self.say = work_dir, soak_seconds, say
         self.project = f"rehearsal-{variant}-{uuid.uuid4().hex[:6]}"
         self.environment_name = f"rh-{variant}"
@@ -167,7 +173,8 @@ class ProfileRehearsal:
             with self.check("ECS executor: each Airflow task ran as a worker task") as note:
                 note.text = self._worker_tasks()
         if self.dag_delivery == "git-bundle":
-            with self.check("DAGs from the git host with the connection's token") as note:
+            credential = "key" if self.git_over_ssh else "token"
+            with self.check(f"DAGs from the git host with the connection's {credential}") as note:
                 note.text = self._dags_from_git()
         with self.check("figures read back from Snowflake") as note:
             note.text = self._figures()
@@ -235,16 +242,29 @@ class ProfileRehearsal:
         if self.dag_delivery != "git-bundle":
             return {}
         sm = aws.client("secretsmanager", self.host_endpoint, self.admin)
-        connection = {"conn_type": "git", "login": "x-access-token", "password": self.git_token}
+        if self.git_over_ssh:
+            extra = {"private_key": self.git_client_key, "strict_host_key_checking": "yes"}
+            connection: dict = {"conn_type": "git", "extra": extra}
+            # what `ssh-keyscan git.rehearsal.example` would print, from the key the host gets
+            _, known_hosts = git_server.ensure_host_key(
+                self.work_dir / "git-host-key", (GIT_HOST,), 22, self.git_host_key
+            )
+            url = f"ssh://git@{GIT_HOST}/{git_server.REPOSITORY}"
+            transport = {"DEPLOY_GIT_SSH_KNOWN_HOSTS": known_hosts.read_text()}
+        else:
+            connection = {"conn_type": "git", "login": "x-access-token", "password": self.git_token}
+            url, transport = f"https://{GIT_HOST}/{git_server.REPOSITORY}", {}
         self.git_secret_arn = sm.create_secret(
             Name=f"{self.environment_name}/git-connection", SecretString=json.dumps(connection)
         )["ARN"]
+        self.git_connection, self.git_url = connection, url
         return {
             "DEPLOY_DAG_DELIVERY": "git-bundle",
-            "DEPLOY_GIT_REPO_URL": f"https://{GIT_HOST}/{git_server.REPOSITORY}",
+            "DEPLOY_GIT_REPO_URL": url,
             "DEPLOY_GIT_REF": "main",
             "DEPLOY_GIT_REFRESH_INTERVAL": str(GIT_REFRESH_SECONDS),
             "DEPLOY_GIT_CONNECTION_SECRET_ARN": self.git_secret_arn,
+            **transport,
         }
 
     def _stack_resources(self) -> None:
@@ -371,21 +391,32 @@ class ProfileRehearsal:
         )
 
     def _start_git_host(self) -> None:
-        """The repository GitRepoUrl names, on the network at that host name: HTTPS (443) with a
-        certificate for it, the token of the connection's secret; seeded with the image's DAGs."""
+        """The repository GitRepoUrl names, on the network at that host name, seeded with the
+        image's DAGs: HTTPS (443) with a certificate for that name and the connection's token,
+        or SSH (22) with the host key GitSshKnownHosts pins and the connection's key authorized."""
         engine, host = self.engine, self._container("git")
+        if self.git_over_ssh:
+            listen = ["--ssh-port", "22"]
+            env = {
+                git_server.AUTHORIZED_KEYS_ENV: self.git_authorized_key,
+                git_server.HOST_KEY_ENV: self.git_host_key,
+            }
+            ready = _ssh_banner()
+        else:
+            listen = ["--port", "443"]
+            env = {git_server.TOKEN_ENV: self.git_token}
+            ready = _tls_handshake(GIT_CA_BUNDLE, GIT_HOST)
         engine.docker(
             "run", "--detach", "--name", host, "--network", self.project,
             "--network-alias", GIT_HOST,
             "--sysctl", "net.ipv4.ip_unprivileged_port_start=0",
             "--volume", f"{self.tls_volume}:{TLS_DIR}",
-            "--env", git_server.TOKEN_ENV, "--entrypoint", "python", self.images.dev,
-            "-m", "local", "serve-git", "--host", ANY_ADDRESS, "--port", "443",
+            *_env_names(env), "--entrypoint", "python", self.images.dev,
+            "-m", "local", "serve-git", "--host", ANY_ADDRESS, *listen,
             "--seed", "/opt/airflow/dags", "--tls-name", GIT_HOST,
-            env=engine.env(**{git_server.TOKEN_ENV: self.git_token}),
+            env=engine.env(**env),
         )  # fmt: skip
-        handshake = _tls_handshake(GIT_CA_BUNDLE, GIT_HOST)
-        self._wait(lambda: self._exec_ok(host, "python", "-c", handshake), 120, host)
+        self._wait(lambda: self._exec_ok(host, "python", "-c", ready), 120, host)
         self.git_host = host
 
     def _git_head(self) -> str:
@@ -406,7 +437,7 @@ class ProfileRehearsal:
         started = time.monotonic()
         self._wait(lambda: self._fetched_version() == pushed, 120, f"commit {pushed[:12]} fetched")
         return (
-            f"runs on {head[:12]} from https://{GIT_HOST}; a new commit fetched "
+            f"runs on {head[:12]} from {self.git_url}; a new commit fetched "
             f"{time.monotonic() - started:.0f} s after it landed"
         )
 
@@ -691,6 +722,9 @@ class ProfileRehearsal:
             values.update({f"{arn}:{k}": v for k, v in secret.items() if k != "username"})
         if self.git_token:
             values[f"{self.git_secret_arn}:password"] = self.git_token
+        if self.git_client_key:  # each line of the key's body
+            lines = self.git_client_key.splitlines()[1:-1]
+            values |= {f"{self.git_secret_arn}:private_key[{n}]": v for n, v in enumerate(lines)}
         for group, streams in groups.items():
             for stream in streams:
                 pages = logs.get_paginator("filter_log_events").paginate(
@@ -791,6 +825,22 @@ def _tls_handshake(cafile: str, name: str) -> str:
         "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
         f"server_hostname='{name}').close()"
     )
+
+
+def _ssh_banner() -> str:
+    """Python that reads the SSH server's greeting on port 22 in the container."""
+    return (
+        "import socket; "
+        "assert socket.create_connection(('localhost', 22), 2).recv(8).startswith(b'SSH-2.0')"
+    )
+
+
+def _ssh_key_pair() -> tuple[str, str]:
+    """A new ed25519 key: (private key in OpenSSH form, its authorized_keys line)."""
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    return key.export_private_key().decode(), key.export_public_key().decode()
 
 
 def _private_key_pem() -> str:

@@ -81,7 +81,6 @@ def test_the_image_carries_the_dbt_project_with_its_manifest_read_only(engine, i
     assert _run(engine, images.runtime, "bash", "-c", script).strip().splitlines()[-1] == "ok"
 
 
-
 def test_ssh_in_the_image_reads_the_git_hosts_keys_from_the_environment(engine, images):
     """The ssh a GitDagBundle runs takes the pinned host keys from GIT_SSH_KNOWN_HOSTS (the
     stack's GitSshKnownHosts; the dev-git-ssh rehearsal connects with them)."""

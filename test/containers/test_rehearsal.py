@@ -18,11 +18,13 @@ SOAK_SECONDS = 60
 
 # prod-ecs runs the prod profile's four service task definitions (the same ones `prod` runs; only
 # the scheduler's executor setting differs) plus the ECS executor's worker task definition, with
-# the DAGs in the image; dev-git runs the combined task with LocalExecutor, the DAGs from a git
-# host. `prod` adds only LocalExecutor under the prod scheduler's limits and `dev` only the
-# image's DAGs in the combined task, each a third set of CPU-bound containers on a 2-core
-# runner: `make rehearse` covers them.
-TIER_VARIANTS = ("dev-git", "prod-ecs")
+# the DAGs in the image; dev-git-ssh runs the combined task with LocalExecutor, the DAGs from a
+# git host over SSH (the key from Secrets Manager, the host key pinned by the stack, port 22 only
+# for the DAG readers). `prod` adds only LocalExecutor under the prod scheduler's limits, `dev`
+# only the image's DAGs in the combined task and `dev-git` the same git host over HTTPS with a
+# token (which compose's git server covers too), each a third set of CPU-bound containers on a
+# 2-core runner: `make rehearse` covers them.
+TIER_VARIANTS = ("dev-git-ssh", "prod-ecs")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def rehearsal(request, rehearsals) -> run.ProfileResult:
 def test_the_tier_runs_every_task_definition():
     """Every profile, executor and rehearsed DAG delivery `make deploy` offers is in the tier,
     but for prod's LocalExecutor, whose task definitions prod-ecs runs."""
-    for aspect in ("profile", "executor", "dag_delivery"):
+    for aspect in ("profile", "executor", "dag_delivery", "git_over_ssh"):
         tier = {getattr(run.VARIANTS[name], aspect) for name in TIER_VARIANTS}
         assert tier == {getattr(v, aspect) for v in run.VARIANTS.values()}, aspect
 

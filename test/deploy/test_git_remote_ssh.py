@@ -13,6 +13,7 @@ from deploy import git_remote, inputs
 from deploy.dag_delivery import DAGS_SUBDIR, GitSource
 from local import git_repo, git_server
 from local.settings import REPO, free_port
+from test.deploy.test_git_remote import deploy, nothing_changed
 
 OTHER_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
@@ -114,3 +115,65 @@ def test_a_secret_without_a_private_key_is_refused_for_an_ssh_url(aws):
     assert said.startswith("DEPLOY_GIT_CONNECTION_SECRET_ARN (--git-connection-secret-arn): ")
     assert '"extra": {"private_key": "<key>", "strict_host_key_checking": "yes"}' in said
     assert "a-token-0123" not in said
+
+
+# --- make deploy -------------------------------------------------------------------------------
+SSH_URL = "ssh://git@git.example.test/pipelines.git"
+
+
+@pytest.fixture
+def ssh_url_answered(ssh_host, tmp_path, monkeypatch):
+    """SSH_URL answered by the stand-in on 127.0.0.1 through git's own URL rewriting (a user
+    config): the URL the stack gets names a host, port 22, as a user's would."""
+    config = tmp_path / "gitconfig"
+    config.write_text(f'[url "{ssh_host["url"]}"]\n\tinsteadOf = {SSH_URL}\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    return ssh_host
+
+
+def test_deploy_checks_an_ssh_repository_then_passes_the_pinned_host_key_to_the_stack(
+    aws, stand_in_templates, deploy_env, ssh_url_answered
+):
+    host = ssh_url_answered
+    connection = {"conn_type": "git", "extra": {"private_key": host["key"].private_key}}
+    arn = aws.secretsmanager.create_secret(Name="airflow/git", SecretString=json.dumps(connection))[
+        "ARN"
+    ]
+    git_env = {
+        "DEPLOY_DAG_DELIVERY": "git-bundle",
+        "DEPLOY_GIT_REPO_URL": SSH_URL,
+        "DEPLOY_GIT_REF": "main",
+        "DEPLOY_GIT_CONNECTION_SECRET_ARN": arn,
+    }
+    with pytest.raises(inputs.InputError, match="DEPLOY_GIT_SSH_KNOWN_HOSTS"):
+        deploy(aws, deploy_env, **git_env)
+    nothing_changed(aws)
+
+    said = deploy(aws, deploy_env, DEPLOY_GIT_SSH_KNOWN_HOSTS=host["known_hosts"], **git_env)
+    assert f"git bundle: {SSH_URL} branch main at {host['head'][:12]}" in said
+    assert said.index("git bundle:") < said.index("==> secrets")  # before anything changed
+    (stack,) = aws.cloudformation.describe_stacks(StackName="airflow-airflow")["Stacks"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters["GitRepoUrl"] == SSH_URL
+    assert parameters["GitSshKnownHosts"] == host["known_hosts"]
+
+
+def test_deploy_refuses_a_host_key_that_is_not_the_hosts_before_changing_anything(
+    aws, stand_in_templates, deploy_env, ssh_url_answered
+):
+    connection = {"conn_type": "git", "extra": {"private_key": ssh_url_answered["key"].private_key}}
+    arn = aws.secretsmanager.create_secret(Name="airflow/git", SecretString=json.dumps(connection))[
+        "ARN"
+    ]
+    with pytest.raises(inputs.InputError) as refused:
+        deploy(
+            aws,
+            deploy_env,
+            DEPLOY_DAG_DELIVERY="git-bundle",
+            DEPLOY_GIT_REPO_URL=SSH_URL,
+            DEPLOY_GIT_REF="main",
+            DEPLOY_GIT_CONNECTION_SECRET_ARN=arn,
+            DEPLOY_GIT_SSH_KNOWN_HOSTS=f"[127.0.0.1]:{ssh_url_answered['port']} {OTHER_HOST_KEY}",
+        )
+    assert "Host key verification failed" in str(refused.value)
+    nothing_changed(aws)

@@ -217,23 +217,34 @@ def test_only_the_tasks_that_run_callbacks_may_publish_alerts(rehearsed):
 def test_dev_git_reads_the_dags_from_the_git_host_with_the_connections_secret(rehearsed):
     """DagDelivery=git-bundle as the rehearsal deploys it: every container reads the bundle at
     the git host's URL; only those that read DAG code get the connection, from the secret the
-    user created, which the task's execution role (and no task role) may read."""
+    user created, which the task's execution role (and no task role) may read; over SSH they
+    alone get the pinned host key too."""
     from deploy.dag_delivery import CONFIG_ENV
     from deploy.rehearsal.run import GIT_HOST
 
     if rehearsed.dag_delivery != "git-bundle":
         pytest.skip("the variant reads the DAGs from the image")
+    url = (
+        f"ssh://git@{GIT_HOST}/pipelines.git"
+        if rehearsed.git_over_ssh
+        else f"https://{GIT_HOST}/pipelines.git"
+    )
     definitions = task_definitions(rehearsed)
-    with_connection = set()
+    with_connection, with_host_key = set(), set()
     for definition in definitions.values():
         for container in definition["ContainerDefinitions"]:
             (bundle,) = json.loads(env(container)[CONFIG_ENV])
-            assert bundle["kwargs"]["repo_url"] == f"https://{GIT_HOST}/pipelines.git"
+            assert bundle["kwargs"]["repo_url"] == url
             secrets = {s["Name"]: s["ValueFrom"] for s in container.get("Secrets", [])}
             if "AIRFLOW_CONN_GIT_DEFAULT" in secrets:
                 assert secrets["AIRFLOW_CONN_GIT_DEFAULT"] == rehearsed.git_secret_arn
                 with_connection.add(container["Name"])
+            if "GIT_SSH_KNOWN_HOSTS" in env(container):
+                known_hosts = env(container)["GIT_SSH_KNOWN_HOSTS"].split()
+                assert known_hosts[0] == GIT_HOST and known_hosts[1] == "ssh-ed25519"
+                with_host_key.add(container["Name"])
     assert with_connection == {"scheduler", "dag-processor"}
+    assert with_host_key == (with_connection if rehearsed.git_over_ssh else set())
     (combined,) = (d for d in definitions.values() if len(d["ContainerDefinitions"]) > 1)
     readers = {
         "execution": combined["ExecutionRoleArn"],
@@ -245,7 +256,7 @@ def test_dev_git_reads_the_dags_from_the_git_host_with_the_connections_secret(re
         sm = aws.client("secretsmanager", rehearsed.host_endpoint, credentials)
         try:
             value = sm.get_secret_value(SecretId=rehearsed.git_secret_arn)["SecretString"]
-            read[name] = json.loads(value)["password"] == rehearsed.git_token
+            read[name] = json.loads(value) == rehearsed.git_connection
         except sm.exceptions.ClientError as error:
             assert error.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403), error
             read[name] = False

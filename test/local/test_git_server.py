@@ -320,3 +320,15 @@ def test_the_host_key_is_made_once_and_pinned_for_every_name(tmp_path):
         ["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=True
     ).stdout.split()
     assert public[:2] == [algorithm, blob]
+
+
+def test_a_host_key_given_is_the_one_served_and_pinned(tmp_path):
+    """The rehearsal makes the host key first, to give its known_hosts line to make deploy."""
+    import asyncssh
+
+    given = asyncssh.generate_private_key("ssh-ed25519")
+    key, known_hosts = git_server.ensure_host_key(
+        tmp_path, ("git.example",), 22, given.export_private_key().decode()
+    )
+    assert asyncssh.read_private_key(str(key)).export_public_key() == given.export_public_key()
+    assert known_hosts.read_text().split()[2] == given.export_public_key().decode().split()[1]
