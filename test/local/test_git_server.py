@@ -63,25 +63,35 @@ def test_the_subdir_is_where_this_project_keeps_its_dags():
     assert git_server.DAGS_SUBDIR == DAGS_SUBDIR
 
 
-def test_git_dag_bundle_clones_with_the_connections_token(served, monkeypatch, tmp_path):
+def _initialized_bundle(monkeypatch, url: str, connection: dict):
+    """The git provider's GitDagBundle over `url` with `connection` as git_default, cloned."""
     from airflow.providers.git.bundles.git import GitDagBundle
 
-    connection = {"conn_type": "git", "login": "x-access-token", "password": served["token"]}
     monkeypatch.setenv("AIRFLOW_CONN_GIT_DEFAULT", json.dumps(connection))
-    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(tmp_path / "b"))
     bundle = GitDagBundle(
         name="dags-git",
-        repo_url=served["url"],
+        repo_url=url,
         tracking_ref="main",
         subdir=DAGS_SUBDIR,
         git_conn_id="git_default",
     )
     bundle.initialize()
-    assert bundle.get_current_version().version == git_repo.head(served["bare"])
+    return bundle
+
+
+def _holds_the_seed(bundle, bare: Path) -> None:
+    """The bundle is at the repository's head, and its DAG files are the seed's, byte for byte."""
+    assert bundle.get_current_version().version == git_repo.head(bare)
     cloned = sorted(p.relative_to(bundle.path) for p in bundle.path.rglob("*.py"))
     seeded = sorted(p.relative_to(SEED) for p in SEED.rglob("*.py") if "__pycache__" not in p.parts)
     assert cloned == seeded and cloned
     assert all((bundle.path / p).read_bytes() == (SEED / p).read_bytes() for p in cloned)
+
+
+def test_git_dag_bundle_clones_with_the_connections_token(served, monkeypatch, tmp_path):
+    connection = {"conn_type": "git", "login": "x-access-token", "password": served["token"]}
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH", str(tmp_path / "b"))
+    _holds_the_seed(_initialized_bundle(monkeypatch, served["url"], connection), served["bare"])
 
 
 def _refs_status(served, password: str | None) -> int:
@@ -181,26 +191,9 @@ def served_ssh(tmp_path, monkeypatch):
 def _ssh_bundle(served_ssh, monkeypatch, **extra):
     """A GitDagBundle over the SSH URL with the connection's private key and strict host key
     checking (the host key must be known beforehand), initialized."""
-    from airflow.providers.git.bundles.git import GitDagBundle
-
-    connection = {
-        "conn_type": "git",
-        "extra": {
-            "private_key": served_ssh["private_key"],
-            "strict_host_key_checking": "yes",
-            **extra,
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_GIT_DEFAULT", json.dumps(connection))
-    bundle = GitDagBundle(
-        name="dags-git",
-        repo_url=served_ssh["url"],
-        tracking_ref="main",
-        subdir=DAGS_SUBDIR,
-        git_conn_id="git_default",
-    )
-    bundle.initialize()
-    return bundle
+    extra = {"private_key": served_ssh["private_key"], "strict_host_key_checking": "yes", **extra}
+    connection = {"conn_type": "git", "extra": extra}
+    return _initialized_bundle(monkeypatch, served_ssh["url"], connection)
 
 
 def _ssh_git(
@@ -217,11 +210,7 @@ def _ssh_git(
 
 def test_git_dag_bundle_clones_over_ssh_with_the_connections_key(served_ssh, monkeypatch):
     bundle = _ssh_bundle(served_ssh, monkeypatch, known_hosts_file=str(served_ssh["known_hosts"]))
-    assert bundle.get_current_version().version == git_repo.head(served_ssh["bare"])
-    cloned = sorted(p.relative_to(bundle.path) for p in bundle.path.rglob("*.py"))
-    seeded = sorted(p.relative_to(SEED) for p in SEED.rglob("*.py") if "__pycache__" not in p.parts)
-    assert cloned == seeded and cloned
-    assert all((bundle.path / p).read_bytes() == (SEED / p).read_bytes() for p in cloned)
+    _holds_the_seed(bundle, served_ssh["bare"])
 
 
 def test_the_images_ssh_config_pins_the_host_key_from_the_environment(served_ssh, monkeypatch):
@@ -229,8 +218,7 @@ def test_the_images_ssh_config_pins_the_host_key_from_the_environment(served_ssh
     host keys from GIT_SSH_KNOWN_HOSTS (the stack's GitSshKnownHosts)."""
     config = {"ssh_config_file": str(IMAGE_SSH_CONFIG)}
     monkeypatch.setenv("GIT_SSH_KNOWN_HOSTS", served_ssh["known_hosts"].read_text())
-    bundle = _ssh_bundle(served_ssh, monkeypatch, **config)
-    assert bundle.get_current_version().version == git_repo.head(served_ssh["bare"])
+    _holds_the_seed(_ssh_bundle(served_ssh, monkeypatch, **config), served_ssh["bare"])
 
     # A host presenting another key than the pinned one is refused.
     monkeypatch.setenv("GIT_SSH_KNOWN_HOSTS", f"[127.0.0.1]:{served_ssh['port']} {OTHER_HOST_KEY}")
