@@ -247,6 +247,17 @@ def _serve_git(args) -> int:
     return 0
 
 
+def _ready(args) -> int:
+    from local.ready import check
+
+    try:
+        check(args.port, args.tls_ca, args.tls_name, args.ssh)
+    except OSError as error:  # ssl.SSLError is one
+        print(f"port {args.port}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _dbt(args) -> int:
     from local import dbt
 
@@ -392,6 +403,14 @@ def main(argv: list[str] | None = None) -> int:
         help="another name of the host (its certificate, its pinned host key)",
     )
     gs.set_defaults(func=_serve_git)
+    rd = sub.add_parser(
+        "ready", help="exit 0 when a stand-in on localhost answers (healthchecks, waits)"
+    )
+    rd.add_argument("port", type=int)
+    rd.add_argument("--tls-ca", help="complete a TLS handshake trusting only this CA file")
+    rd.add_argument("--tls-name", help="the name the certificate must hold (with --tls-ca)")
+    rd.add_argument("--ssh", action="store_true", help="expect an SSH server's greeting")
+    rd.set_defaults(func=_ready)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["dbt"]:
         # Everything after `dbt` is dbt's, options first included (`dbt --version`).

@@ -204,8 +204,8 @@ class ProfileRehearsal:
         engine.docker("start", moto)
         # Ready once it listens inside (the published port accepts before that): never an API
         # call, which would spend one of the unsigned ones.
-        probe = f"import socket; socket.create_connection(('localhost', {MOTO_PORT}), 2)"
-        self._wait(lambda: self._exec_ok(moto, "python", "-c", probe), 60, f"{moto} listening")
+        probe = _ready(MOTO_PORT)
+        self._wait(lambda: self._exec_ok(moto, *probe), 60, f"{moto} listening")
         self.host_endpoint = f"http://{_published(engine, moto, MOTO_PORT)}"
         self.admin = aws.bootstrap_admin(self.host_endpoint)
 
@@ -363,8 +363,8 @@ class ProfileRehearsal:
             "--s3-endpoint", REHEARSAL_ONLY_ENV["AWS_ENDPOINT_URL"], "--tls-name", SNOWFLAKE_HOST,
             env=engine.env(**stage_credentials.env()),
         )  # fmt: skip
-        handshake = _tls_handshake(CA_BUNDLE, SNOWFLAKE_HOST)
-        self._wait(lambda: self._exec_ok(snowflake, "python", "-c", handshake), 120, snowflake)
+        ready = _ready(443, "--tls-ca", CA_BUNDLE, "--tls-name", SNOWFLAKE_HOST)
+        self._wait(lambda: self._exec_ok(snowflake, *ready), 120, snowflake)
         if self.dag_delivery == "git-bundle":
             self._start_git_host()
         self._wait(
@@ -401,11 +401,11 @@ class ProfileRehearsal:
                 git_server.AUTHORIZED_KEYS_ENV: self.git_authorized_key,
                 git_server.HOST_KEY_ENV: self.git_host_key,
             }
-            ready = _ssh_banner()
+            ready = _ready(22, "--ssh")
         else:
             listen = ["--port", "443"]
             env = {git_server.TOKEN_ENV: self.git_token}
-            ready = _tls_handshake(GIT_CA_BUNDLE, GIT_HOST)
+            ready = _ready(443, "--tls-ca", GIT_CA_BUNDLE, "--tls-name", GIT_HOST)
         engine.docker(
             "run", "--detach", "--name", host, "--network", self.project,
             "--network-alias", GIT_HOST,
@@ -416,7 +416,7 @@ class ProfileRehearsal:
             "--seed", "/opt/airflow/dags", "--tls-name", GIT_HOST,
             env=engine.env(**env),
         )  # fmt: skip
-        self._wait(lambda: self._exec_ok(host, "python", "-c", ready), 120, host)
+        self._wait(lambda: self._exec_ok(host, *ready), 120, host)
         self.git_host = host
 
     def _git_head(self) -> str:
@@ -816,23 +816,10 @@ git -C "$work" push --quiet origin main
 """
 
 
-def _tls_handshake(cafile: str, name: str) -> str:
-    """Python that completes a TLS handshake with port 443 in the container, trusting only
-    `cafile` and checking the certificate names `name`: the stand-in is up with its certificate."""
-    return (
-        "import socket, ssl; "
-        f"ctx = ssl.create_default_context(cafile='{cafile}'); "
-        "ctx.wrap_socket(socket.create_connection(('localhost', 443), 2), "
-        f"server_hostname='{name}').close()"
-    )
-
-
-def _ssh_banner() -> str:
-    """Python that reads the SSH server's greeting on port 22 in the container."""
-    return (
-        "import socket; "
-        "assert socket.create_connection(('localhost', 22), 2).recv(8).startswith(b'SSH-2.0')"
-    )
+def _ready(port: int, *options: str) -> list[str]:
+    """The command that exits 0 once the stand-in in the container answers on `port` as its
+    clients need (local/ready.py: the check compose's healthchecks run too)."""
+    return ["python", "-m", "local", "ready", str(port), *options]
 
 
 def _ssh_key_pair() -> tuple[str, str]:

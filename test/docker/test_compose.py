@@ -187,11 +187,11 @@ def test_every_ca_trusting_service_waits_for_snowflake_to_be_healthy(services):
 
 
 def test_the_snowflake_health_check_verifies_the_certificate_for_the_service_name(services):
-    (script,) = services["snowflake"]["healthcheck"]["test"][3:]
-    assert services["snowflake"]["healthcheck"]["test"][:3] == ["CMD", "python", "-c"]
-    assert "cafile='/opt/airflow/.local/tls/ca.pem'" in script
-    assert "server_hostname='snowflake'" in script
-    assert "('localhost', 8443)" in script
+    assert services["snowflake"]["healthcheck"]["test"] == [
+        "CMD", "python", "-m", "local", "ready", "8443",
+        "--tls-ca", "/opt/airflow/.local/tls/ca.pem", "--tls-name", "snowflake",
+    ]  # fmt: skip
+    assert "8443" in services["snowflake"]["command"]
 
 
 def test_components_wait_for_emulator_setup_only_when_the_profile_is_on(services):

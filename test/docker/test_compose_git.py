@@ -81,10 +81,11 @@ def test_its_certificate_is_where_clients_look_and_its_health_check_verifies_it(
     mounts = dict(volume.split(":", 1) for volume in server["volumes"])
     assert mounts["local-tls"] == f"{STATE}/tls"  # the launcher writes its CA under tls/git/
     assert mounts["git-repositories"] == f"{STATE}/git-server"
-    check = " ".join(server["healthcheck"]["test"])
-    assert f"cafile='{STATE}/tls/git/ca.pem'" in check
-    assert "server_hostname='git-server'" in check
-    assert "('localhost', 8443)" in check
+    assert server["healthcheck"]["test"] == [
+        "CMD", "python", "-m", "local", "ready", "8443",
+        "--tls-ca", f"{STATE}/tls/git/ca.pem", "--tls-name", "git-server",
+    ]  # fmt: skip
+    assert "8443" in server["command"]
 
 
 def test_the_repository_is_seeded_with_the_images_dag_folder(git_services, stages):

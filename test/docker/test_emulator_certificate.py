@@ -15,6 +15,7 @@ import pytest
 import trustme
 from cryptography import x509
 
+from local.settings import REPO
 from local.tls import ensure_certificates
 
 IMAGE_TLS_DIR = "/opt/airflow/.local/tls"
@@ -81,10 +82,10 @@ class TlsServer:
 def run_health_check(services: dict, tls_dir: Path, port: int) -> subprocess.CompletedProcess:
     """The snowflake service's health check, pointed at tls_dir and port instead of the image's."""
     argv = services["snowflake"]["healthcheck"]["test"][1:]
-    assert argv[:2] == ["python", "-c"]
-    script = argv[2].replace(IMAGE_TLS_DIR, str(tls_dir)).replace("8443", str(port))
+    assert argv[:2] == ["python", "-m"]
+    argv = [a.replace(IMAGE_TLS_DIR, str(tls_dir)).replace("8443", str(port)) for a in argv[1:]]
     return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+        [sys.executable, *argv], capture_output=True, text=True, timeout=30, cwd=REPO
     )
 
 

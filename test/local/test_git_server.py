@@ -320,3 +320,16 @@ def test_a_host_key_given_is_the_one_served_and_pinned(tmp_path):
     )
     assert asyncssh.read_private_key(str(key)).export_public_key() == given.export_public_key()
     assert known_hosts.read_text().split()[2] == given.export_public_key().decode().split()[1]
+
+
+def test_the_ready_probe_knows_an_ssh_server_from_other_servers(served_ssh, served):
+    """`python -m local ready PORT --ssh` (the rehearsal's wait for the SSH git host)."""
+    from local import ready
+
+    ready.check(served_ssh["port"], ssh=True)
+    https_port = int(served["url"].split(":")[2].split("/")[0])
+    with pytest.raises(OSError):  # a TLS server says nothing first: no greeting in time
+        ready.check(https_port, ssh=True)
+    ready.check(https_port)  # though it does accept a connection
+    with pytest.raises(ConnectionRefusedError):
+        ready.check(free_port())
