@@ -8,9 +8,11 @@ the key and its passphrase reach dbt as environment variables only. Telemetry is
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from local import processes
@@ -119,29 +121,39 @@ def manifest_is_current(project_dir: Path | None = None) -> bool:
 def build_manifest(echo=print, force: bool = False) -> bool:
     """`dbt parse` of the project into dbt/target/manifest.json, as the image build does: the
     parse-only profile (dbt parse never connects), telemetry off. Skipped while the manifest is
-    newer than every file of the project. Returns whether it ran; raises when dbt fails."""
+    newer than every file of the project. Returns whether it ran; raises when dbt fails.
+
+    One build at a time (two end-to-end lanes start their stacks together), and the manifest
+    is replaced whole: a dag-processor never reads one half written."""
     from snowflake_pipeline.dbt_project import PARSE_PROFILES_DIR, PROJECT_DIR, manifest_path
 
-    if not force and manifest_is_current():
-        return False
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
-        **NO_TELEMETRY,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR / PARSE_PROFILES_DIR),
-        "DBT_PROJECT_DIR": str(PROJECT_DIR),
-    }
-    done = subprocess.run(  # noqa: S603 - our own dbt, fixed arguments
-        [dbt_executable(), "parse", "--no-partial-parse", "--quiet"],
-        env=env,
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"dbt parse of {PROJECT_DIR} failed (exit {done.returncode}):\n"
-            f"{done.stdout}{done.stderr}"
-        )
-    echo(f"  dbt manifest built: {manifest_path()}")
+    manifest = manifest_path()
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not force and manifest_is_current():
+            return False
+        with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as target:
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("DBT_")},
+                **NO_TELEMETRY,
+                "DBT_PROFILES_DIR": str(PROJECT_DIR / PARSE_PROFILES_DIR),
+                "DBT_PROJECT_DIR": str(PROJECT_DIR),
+                "DBT_TARGET_PATH": target,
+            }
+            done = subprocess.run(  # noqa: S603 - our own dbt, fixed arguments
+                [dbt_executable(), "parse", "--no-partial-parse", "--quiet"],
+                env=env,
+                cwd=PROJECT_DIR,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"dbt parse of {PROJECT_DIR} failed (exit {done.returncode}):\n"
+                    f"{done.stdout}{done.stderr}"
+                )
+            os.replace(Path(target, manifest.name), manifest)
+    echo(f"  dbt manifest built: {manifest}")
     return True
