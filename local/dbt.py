@@ -75,6 +75,11 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def target_dir(settings: Settings) -> Path:
+    """Where `make dbt` leaves dbt's output: .local/dbt/target."""
+    return profiles_dir(settings) / "target"
+
+
 def dbt_executable() -> str:
     """The dbt CLI of this interpreter's environment (the .venv's)."""
     return str(Path(sys.executable).parent / "dbt")
@@ -91,7 +96,13 @@ def run(
         raise StackNotRunning(
             f"the Snowflake emulator of {settings.state_dir} is not running: `make run` first"
         )
-    env = {"DBT_PROJECT_DIR": str(PROJECT_DIR), **(env or dbt_env(settings))}
+    env = {
+        "DBT_PROJECT_DIR": str(PROJECT_DIR),
+        # dbt's output (run_results.json, its own manifest) beside the stack's state, never over
+        # dbt/target/manifest.json, which the dag-processor reads while this runs
+        "DBT_TARGET_PATH": str(target_dir(settings)),
+        **(env or dbt_env(settings)),
+    }
     return subprocess.run(  # noqa: S603 - our own dbt, the caller's arguments
         [dbt_executable(), *args], env=env, check=False, **popen
     )

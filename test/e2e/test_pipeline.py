@@ -192,8 +192,13 @@ def test_a_failing_dbt_test_fails_the_run_naming_model_and_test_and_builds_nothi
             f"DELETE FROM {config.table_of(flights)} WHERE _file_name LIKE '%repeated-flight%'"
         )
     from local import dbt
+    from snowflake_pipeline.dbt_project import manifest_path
 
+    rendered_from = manifest_path().stat().st_mtime_ns
     built = dbt.run(
         settings, ["build", "--full-refresh", "-s", "flights+"], capture_output=True, text=True
     )
     assert built.returncode == 0, built.stdout[-3000:]
+    # dbt's output beside the stack's state: the manifest the DAG is rendered from is untouched
+    assert (dbt.target_dir(settings) / "run_results.json").is_file()
+    assert manifest_path().stat().st_mtime_ns == rendered_from
