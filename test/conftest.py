@@ -15,6 +15,12 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 
+# Modules whose tests share a costly module-scoped, parametrized fixture: to one worker whole, so
+# it is set up once a parameter (test_rehearsal_stacks: ~10 s a variant) rather than on both
+# workers and again at every change of parameter.
+_WHOLE_MODULES = {"test/deploy/test_rehearsal_stacks.py"}
+
+
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the image's test stage runs without it
 def pytest_xdist_make_scheduler(config, log):
     """Under `pytest -n N`: each end-to-end lane to one worker, whole and in order (its worker
@@ -27,7 +33,8 @@ def pytest_xdist_make_scheduler(config, log):
     class LaneScheduling(LoadScopeScheduling):
         # Scopes go out largest first (xdist's loadscopereorder): the lanes start at once.
         def _split_scope(self, nodeid: str) -> str:
-            return lane_of(nodeid) or nodeid
+            module = nodeid.split("::", 1)[0]
+            return lane_of(nodeid) or (module if module in _WHOLE_MODULES else nodeid)
 
     return LaneScheduling(config, log)
 

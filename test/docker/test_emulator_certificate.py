@@ -3,6 +3,7 @@ service `snowflake`, and the snowflake service's health check accepts it only th
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -75,6 +76,9 @@ class TlsServer:
                 pass  # the client side reports the failure
 
     def close(self) -> None:
+        # wakes the accept() in the thread, which a close alone does not do on Linux
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         self.thread.join(timeout=5)
 
