@@ -165,6 +165,15 @@ def make_server(
     return server
 
 
+def new_key_pair() -> tuple[str, str]:
+    """A new ed25519 key: (private key in OpenSSH form, its authorized_keys line). A client's key
+    for the host to authorize, or a host key to serve with."""
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    return key.export_private_key().decode(), key.export_public_key().decode()
+
+
 def ensure_host_key(
     folder: Path, names: Sequence[str], port: int, private_key: str = ""
 ) -> tuple[Path, Path]:

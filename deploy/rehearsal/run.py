@@ -112,8 +112,8 @@ class ProfileRehearsal:
         self.git_token = self.git_client_key = self.git_host_key = ""
         if self.dag_delivery == "git-bundle" and self.git_over_ssh:
             # the connection's key (its public half authorized on the host), the host's own key
-            self.git_client_key, self.git_authorized_key = _ssh_key_pair()
-            self.git_host_key = _ssh_key_pair()[0]
+            self.git_client_key, self.git_authorized_key = git_server.new_key_pair()
+            self.git_host_key = git_server.new_key_pair()[0]
         elif self.dag_delivery == "git-bundle":
             self.git_token = secrets.token_urlsafe(32)
         self.work_dir, self.soak_seconds, self.say = work_dir, soak_seconds, say
@@ -820,14 +820,6 @@ def _ready(port: int, *options: str) -> list[str]:
     """The command that exits 0 once the stand-in in the container answers on `port` as its
     clients need (local/ready.py: the check compose's healthchecks run too)."""
     return ["python", "-m", "local", "ready", str(port), *options]
-
-
-def _ssh_key_pair() -> tuple[str, str]:
-    """A new ed25519 key: (private key in OpenSSH form, its authorized_keys line)."""
-    import asyncssh
-
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    return key.export_private_key().decode(), key.export_public_key().decode()
 
 
 def _private_key_pem() -> str:

@@ -14,20 +14,12 @@ from deploy.dag_delivery import DAGS_SUBDIR, GitSource
 from local import git_repo, git_server
 from local.settings import REPO, free_port
 from test.deploy.test_git_remote import deploy, nothing_changed
-
-OTHER_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-
-
-def _key_pair() -> tuple[str, str]:
-    import asyncssh
-
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    return key.export_private_key().decode(), key.export_public_key().decode()
+from test.local.test_git_server import OTHER_HOST_KEY
 
 
 @pytest.fixture
 def ssh_host(tmp_path):
-    private_key, public_key = _key_pair()
+    private_key, public_key = git_server.new_key_pair()
     root = tmp_path / "repos"
     bare = git_server.seed(root, REPO / DAGS_SUBDIR)
     git_repo.git(bare, "tag", "v1.0", "main")
@@ -83,7 +75,7 @@ def test_a_host_presenting_another_key_is_refused_naming_the_known_hosts_input(s
 
 
 def test_a_key_the_host_does_not_know_is_refused_and_never_shown(ssh_host):
-    stranger = git_remote.SshKey(_key_pair()[0])
+    stranger = git_remote.SshKey(git_server.new_key_pair()[0])
     with pytest.raises(inputs.InputError) as refused:
         git_remote.check(GitSource(ssh_host["url"], "main"), stranger, ssh_host["known_hosts"])
     said = str(refused.value)

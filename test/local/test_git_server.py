@@ -156,19 +156,11 @@ IMAGE_SSH_CONFIG = REPO / "docker" / "ssh_config_git_known_hosts.conf"
 OTHER_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
 
-def _private_key() -> tuple[str, str]:
-    """A new ed25519 key pair: (private key in OpenSSH form, authorized_keys line)."""
-    import asyncssh
-
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    return key.export_private_key().decode(), key.export_public_key().decode()
-
-
 @pytest.fixture
 def served_ssh(tmp_path, monkeypatch):
     """An SSH server over a repository seeded from the project's DAG folder, one key authorized;
     its host key pinned in a known_hosts file."""
-    private_key, public_key = _private_key()
+    private_key, public_key = git_server.new_key_pair()
     root = tmp_path / "repos"
     bare = git_server.seed(root, SEED)
     port = free_port()
@@ -247,7 +239,7 @@ def test_an_unknown_or_changed_host_key_is_refused(served_ssh, tmp_path):
 
 def test_a_key_not_authorized_is_refused(served_ssh, tmp_path):
     other_key = tmp_path / "other_key"
-    other_key.write_text(_private_key()[0])
+    other_key.write_text(git_server.new_key_pair()[0])
     other_key.chmod(0o600)
     refused = _ssh_git(
         served_ssh,
