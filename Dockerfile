@@ -36,8 +36,7 @@ RUN uv pip install --no-cache \
 # The bytecode of what the components and tasks import, written once here rather than by every
 # new container (each Fargate task, each ECS executor worker) before its first line of work.
 COPY docker/precompile.py /tmp/precompile.py
-RUN AIRFLOW_HOME=/tmp/precompile-home python /tmp/precompile.py \
-    && rm -rf /tmp/precompile-home
+RUN python /tmp/precompile.py
 
 # Labels come after the install so that a new revision does not invalidate it.
 ARG IMAGE_VERSION=0.1.0
