@@ -68,10 +68,15 @@ RUN DO_NOT_TRACK=1 DBT_PROFILES_DIR=/tmp/dbt/parse_profile \
 ############################################################################################
 FROM deps AS app
 
+# Cosmos's "reliable retry" copies every XCom the dbt build pushes into an Airflow Variable, the
+# whole copy again at each push (183 Variable writes per analytics run, each through the API and,
+# on ECS, the secrets backend chain), so that a retry of the build could restore them. The build
+# is never retried (snowflake_analytics.py: retries 0), so the copy is never read: off.
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
+    AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False \
     DO_NOT_TRACK=1
 
 COPY airflow/dags/ /opt/airflow/dags/

@@ -177,6 +177,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             # Cosmos and dbt send usage telemetry unless told not to
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # see the Dockerfile: the build is never retried, its XCom backup is never read
+            "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
             # Cosmos keeps dbt's partial-parse file of the last build here, so the next build
             # does not parse the project again (5-8 s here). Its default, /tmp/cosmos, is shared
             # by every stack on the machine, and the file is only valid for the profile (host,

@@ -51,6 +51,8 @@ def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
     assert "AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins" in env
     # Cosmos sends usage telemetry unless told not to; dbt too
     assert "AIRFLOW__COSMOS__ENABLE_TELEMETRY=False" in env and "DO_NOT_TRACK=1" in env
+    # the build is never retried, so Cosmos's copy of its XComs for a retry is off (as locally)
+    assert "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False" in env
 
 
 def test_the_image_carries_the_dbt_project_and_the_manifest_built_offline(stages):
