@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import uuid
 from xml.etree import ElementTree
 
 from deploy.containers import compose
@@ -89,3 +90,25 @@ def test_ssh_in_the_image_reads_the_git_hosts_keys_from_the_environment(engine, 
     out = _run(engine, images.runtime, "bash", "-c", "ssh -G git.example.com")
     effective = [line for line in out.splitlines() if line.startswith("knownhostscommand ")]
     assert effective == ["knownhostscommand " + expected.split(" ", 1)[1]]
+
+
+def test_a_new_container_compiles_nothing_it_imports_to_start_and_run_tasks(engine, images):
+    """The image holds the bytecode (docker/precompile.py): a fresh container, a Fargate task or
+    an ECS executor worker, starts without compiling Airflow, the providers, dbt or Cosmos."""
+    name = f"asf-bytecode-{uuid.uuid4().hex[:8]}"
+    imports = (
+        "import airflow.sdk.execution_time.supervisor, airflow.sdk.execution_time.task_runner;"
+        " import snowflake_pipeline.load, snowflake_pipeline.dbt_project;"
+        " import cosmos.operators.watcher, dbt.cli.main, dbt.adapters.snowflake"
+    )
+    started = engine.docker(
+        "run", "--name", name, "--env", "PYTHONPATH=/opt/airflow/plugins",
+        images.runtime, "bash", "-c", f"airflow version && python -c '{imports}'", check=False,
+    )  # fmt: skip
+    try:
+        assert started.returncode == 0, started.stderr[-2000:]
+        changed = engine.docker("diff", name).stdout.splitlines()
+    finally:
+        engine.docker("rm", "--force", name, check=False)
+    written = [line for line in changed if line.endswith(".pyc")]
+    assert not written, f"{len(written)} modules compiled at start, e.g. {written[:5]}"

@@ -33,10 +33,15 @@ def test_stages_and_their_order(stages):
 
 
 def test_runtime_requirements_are_installed_with_the_lock(stages):
-    (install,) = stages["deps"].args("RUN")
+    install, precompile = stages["deps"].args("RUN")
     assert CONSTRAINED_INSTALL.search(install)
     assert "-r /tmp/requirements/requirements.txt" in install
-    assert stages["deps"].args("COPY") == ["requirements.txt constraints.txt /tmp/requirements/"]
+    # then the bytecode of what runs, written once into the image (test_image.py checks it)
+    assert precompile == "python /tmp/precompile.py"
+    assert stages["deps"].args("COPY") == [
+        "requirements.txt constraints.txt /tmp/requirements/",
+        "docker/precompile.py /tmp/precompile.py",
+    ]
 
 
 def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
