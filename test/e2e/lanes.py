@@ -1,9 +1,10 @@
 """The end-to-end modules in two lanes, each run on a stack of its own.
 
-Under `pytest -n 2` (`tox -e tests`) each lane goes to one worker (test/conftest.py schedules
-them), and so to the stack that worker starts; the tests mostly wait on Airflow's scheduling, so
-two stacks on two cores take little more than the longer lane. Without xdist the lanes run one
-after the other on one stack. Within a lane the first load is proven first, then the scenarios
+Under `pytest -n 3` (`tox -e tests`) each lane goes to a worker of its own (test/conftest.py
+schedules them), and so to the stack that worker starts, and the third worker takes the other
+tests meanwhile; the lanes mostly wait on Airflow's scheduling, so two stacks on two cores take
+little more than the longer lane. Without xdist the lanes run one after the other on one stack.
+Within a lane the first load is proven first, then the scenarios
 that break things; each scenario computes its expected totals from the files in the bucket.
 """
 
