@@ -9,34 +9,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from deploy.containers import compose, offline_base
 from deploy.containers import engine as engine_mod
 from deploy.containers.engine import progress as say
-from deploy.rehearsal import run as rehearsal
 from local.settings import free_port
 from snowflake_pipeline.config import load_config
 from test.e2e.expected import delays_by_origin_quarter, source_frames
 
 STATE_DIR = engine_mod.DEFAULT_STATE_DIR
-# the image's own checks first (they fail faster), the rehearsal last (the longest; it starts
-# in the background when the compose stack does, and its tests wait for it)
+# the image's own checks first (they fail faster), the rehearsal last (the longest)
 MODULE_ORDER = ("test_image", "test_compose", "test_rehearsal")
-
-# The tier's rehearsal (test_rehearsal.py): `make rehearse` soaks 300 s.
-REHEARSAL_SOAK_SECONDS = 60
-# prod-ecs runs the prod profile's four service task definitions (the same ones `prod` runs; only
-# the scheduler's executor setting differs) plus the ECS executor's worker task definition, with
-# the DAGs in the image; dev-git-ssh runs the combined task with LocalExecutor, the DAGs from a
-# git host over SSH (the key from Secrets Manager, the host key pinned by the stack, port 22 only
-# for the DAG readers). `prod` adds only LocalExecutor under the prod scheduler's limits, `dev`
-# only the image's DAGs in the combined task and `dev-git` the same git host over HTTPS with a
-# token (which compose's git server covers too), each a third set of CPU-bound containers on a
-# 2-core runner: `make rehearse` covers them.
-REHEARSAL_VARIANTS = ("dev-git-ssh", "prod-ecs")
 
 
 def pytest_collection_modifyitems(items):
@@ -106,27 +91,8 @@ def secrets(stack_env_text) -> dict[str, str]:
     return {key: values[key] for key in compose.load_init_env().GENERATORS}
 
 
-@pytest.fixture(scope="session")
-def rehearsals_started(engine, images, bases, tmp_path_factory) -> Future:
-    """The tier's rehearsal variants (side by side, each on its own network with its own moto),
-    started in a thread of their own: they run beside the compose tests instead of after them.
-    The thread is waited for before the engine stops."""
-    work = tmp_path_factory.mktemp("rehearsals")
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tier-rehearsal")
-    say(f"rehearsal of {', '.join(REHEARSAL_VARIANTS)}: started beside the compose tests")
-    future = pool.submit(
-        rehearsal.rehearse_profiles,
-        engine, images, bases.postgres, list(REHEARSAL_VARIANTS), work,
-        REHEARSAL_SOAK_SECONDS, say, True,
-    )  # fmt: skip
-    yield future
-    pool.shutdown(wait=True)
-
-
 @pytest.fixture(scope="module")
-def stack(request, engine, env_file, api_port):
-    if any(item.path.stem == "test_rehearsal" for item in request.session.items):
-        request.getfixturevalue("rehearsals_started")  # the rehearsal runs meanwhile
+def stack(engine, env_file, api_port):
     project = f"asf-tier-{uuid.uuid4().hex[:8]}"
     running = compose.ComposeStack(engine, env_file, project, api_port, say)
     say(f"compose project {project}: up (UI on 127.0.0.1:{api_port})")

@@ -59,10 +59,9 @@ def parse_dag_file(
     dag_file: str | Path,
     airflow_home: str | Path,
     sources_file: str | Path | None = None,
-    import_timeout: float | None = None,
 ) -> Parsed:
     """Parse `dag_file` with a clean Airflow environment (home `airflow_home`, the DAGs' own
-    sources file unless `sources_file`, Airflow's import timeout if given)."""
+    sources file unless `sources_file`)."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != SOURCES_FILE_ENV
     }
@@ -76,8 +75,6 @@ def parse_dag_file(
     )
     # `events:` needs the queue's URL to build the watcher; parsing never contacts it.
     env.setdefault(QUEUE_URL_ENV, "http://127.0.0.1:9/123456789012/parse-probe")
-    if import_timeout is not None:
-        env["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(import_timeout)
     if sources_file is not None:
         env[SOURCES_FILE_ENV] = str(sources_file)
     result = subprocess.run(  # noqa: S603 # nosec B603 - this interpreter, our probe
