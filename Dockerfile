@@ -94,7 +94,7 @@ COPY docker/ssh_config_git_known_hosts.conf /etc/ssh/ssh_config.d/airflow-git-kn
 
 # The system CA bundle is what compose points REQUESTS_CA_BUNDLE at for a real account.
 # The code is compiled as its owner (root): the airflow user cannot write its __pycache__.
-USER root
+USER 0
 RUN test -s /etc/ssl/certs/ca-certificates.crt \
     && python -m compileall -q /opt/airflow/dags /opt/airflow/plugins /opt/airflow/config
 
