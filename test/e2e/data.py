@@ -7,7 +7,7 @@ from the pipeline's own SQL or audit.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import closing, contextmanager
 
 import pandas as pd
@@ -79,11 +79,11 @@ def objects(s3, source: Source) -> list[str]:
     return keys
 
 
-def expected_raw_counts(s3, config: PipelineConfig, but: str | None = None) -> dict[str, int]:
-    """Rows per raw table from the files in the bucket; `but` leaves one source out."""
+def expected_raw_counts(s3, config: PipelineConfig, but: Collection[str] = ()) -> dict[str, int]:
+    """Rows per raw table from the files in the bucket; the sources named in `but` left out."""
     counts = {}
     for source in config.sources:
-        if source.name == but:
+        if source.name in but:
             continue
         bodies = (
             s3.get_object(Bucket=LANDING_BUCKET, Key=key)["Body"].read()

@@ -166,62 +166,89 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize("case", SCENARIOS, ids=[s.id for s in SCENARIOS])
-def test_bad_file_fails_its_source_only_and_the_fix_loads_exactly_once(
-    stack, snowflake, s3, sources_file, case
+def _waves(scenarios: list[Scenario]) -> list[list[Scenario]]:
+    """The scenarios in waves of one bad file per source, landed at once: a source's load stops
+    at its first bad file, and the sources load independently, so one pair of runs (the failing
+    run, the run after the fixes) proves a whole wave. Two waves instead of nine pairs of runs."""
+    waves: list[list[Scenario]] = []
+    for case in scenarios:
+        wave = next((w for w in waves if all(c.source != case.source for c in w)), None)
+        if wave is None:
+            waves.append(wave := [])
+        wave.append(case)
+    return waves
+
+
+WAVES = _waves(SCENARIOS)
+
+
+@pytest.mark.parametrize("wave", WAVES, ids=["+".join(c.id for c in w) for w in WAVES])
+def test_bad_files_fail_their_sources_only_and_the_fixes_load_exactly_once(
+    stack, snowflake, s3, sources_file, wave
 ):
     _, api = stack
     config = data.config_of(sources_file)
-    source = next(s for s in config.sources if s.name == case.source)
-    key = data.key_of(source, case.file)
+    keys = {case.id: data.key_of(_source(config, case), case.file) for case in wave}
     before = data.raw_counts(snowflake, config)
-    bad = case.bad()
-    data.put(s3, key, bad)
+    bad = {case.id: case.bad() for case in wave}
+    for case in wave:
+        data.put(s3, keys[case.id], bad[case.id])
     try:
-        _fails_its_source_only_then_the_fix_is_exact(api, snowflake, s3, config, case, key, before)
+        _fail_their_sources_only_then_the_fixes_are_exact(
+            api, snowflake, s3, config, wave, keys, before
+        )
     except BaseException:
-        # The next scenario must not meet this one's bad file (a fixed one stays: it was loaded).
-        landed = s3.get_object(Bucket=LANDING_BUCKET, Key=key)["Body"].read()
-        if landed == (bad.encode() if isinstance(bad, str) else bad):
-            data.delete(s3, key)
+        # The next wave must not meet this one's bad files (a fixed one stays: it was loaded).
+        for case in wave:
+            landed = s3.get_object(Bucket=LANDING_BUCKET, Key=keys[case.id])["Body"].read()
+            body = bad[case.id]
+            if landed == (body.encode() if isinstance(body, str) else body):
+                data.delete(s3, keys[case.id])
         raise
 
 
-def _fails_its_source_only_then_the_fix_is_exact(api, snowflake, s3, config, case, key, before):
-    source = next(s for s in config.sources if s.name == case.source)
+def _source(config, case: Scenario):
+    return next(s for s in config.sources if s.name == case.source)
+
+
+def _fail_their_sources_only_then_the_fixes_are_exact(
+    api, snowflake, s3, config, wave, keys, before
+):
+    failing = {case.source for case in wave}
     run = data.run_raw(api)
 
-    # Only the source with the bad file fails; the others load (nothing new for them here).
+    # Only the sources with a bad file fail; the others load (nothing new for them here).
     assert run.state == "failed"
     assert run.tasks == {
-        f"load_{case.source}": "failed",
         "publish_loaded_tables": "upstream_failed",
-        **{f"load_{s.name}": "success" for s in config.sources if s.name != case.source},
+        **{f"load_{s.name}": "failed" if s.name in failing else "success" for s in config.sources},
     }
-    # The error names the file (and the line, where the format has lines) in the audit table ...
-    ((failed_source, failed_file, first_error),) = data.failures_of_run(
-        snowflake, config, run.run_id
-    )
-    assert failed_source == case.source
-    assert failed_file.endswith(key)
-    assert re.search(case.error, first_error), first_error
-    if case.line:
-        assert first_error.rstrip().endswith(f"line {case.line}"), first_error
-    # ... and in the task's log, with the source, for whoever reads the Airflow UI.
-    log = data.task_log(api, run.run_id, f"load_{case.source}")
-    assert f"source '{case.source}'" in log and case.file in log
-    # Nothing already loaded is lost, and nothing of the bad file's COPY was kept; the other
+    # Each error names its file (and the line, where the format has lines) in the audit table ...
+    failures = data.failures_of_run(snowflake, config, run.run_id)
+    assert sorted(source for source, _file, _error in failures) == sorted(failing), failures
+    errors = {source: (file, error) for source, file, error in failures}
+    for case in wave:
+        failed_file, first_error = errors[case.source]
+        assert failed_file.endswith(keys[case.id]), (case.id, failed_file)
+        assert re.search(case.error, first_error), (case.id, first_error)
+        if case.line:
+            assert first_error.rstrip().endswith(f"line {case.line}"), (case.id, first_error)
+        # ... and in the task's log, with the source, for whoever reads the Airflow UI.
+        log = data.task_log(api, run.run_id, f"load_{case.source}")
+        assert f"source '{case.source}'" in log and case.file in log, case.id
+    # Nothing already loaded is lost, and nothing of a bad file's COPY was kept; the other
     # sources hold every row of their files.
-    table = config.table_of(source)
+    tables = {config.table_of(_source(config, case)) for case in wave}
     after = data.raw_counts(snowflake, config)
-    assert after[table] == before[table]
-    expected = data.expected_raw_counts(s3, config, but=case.source)
-    assert {t: n for t, n in after.items() if t != table} == expected
+    assert {t: after[t] for t in tables} == {t: before[t] for t in tables}
+    expected = data.expected_raw_counts(s3, config, but=failing)
+    assert {t: n for t, n in after.items() if t not in tables} == expected
 
-    if case.fixed is None:
-        data.delete(s3, key)
-    else:
-        data.put(s3, key, case.fixed())
+    for case in wave:
+        if case.fixed is None:
+            data.delete(s3, keys[case.id])
+        else:
+            data.put(s3, keys[case.id], case.fixed())
     run = data.run_raw(api)
 
     assert run.state == "success", run.tasks
