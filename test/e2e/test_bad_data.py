@@ -188,7 +188,7 @@ def test_bad_files_fail_their_sources_only_and_the_fixes_load_exactly_once(
 ):
     _, api = stack
     config = data.config_of(sources_file)
-    keys = {case.id: data.key_of(_source(config, case), case.file) for case in wave}
+    keys = {case.id: data.key_of(config.source_named(case.source), case.file) for case in wave}
     before = data.raw_counts(snowflake, config)
     bad = {case.id: case.bad() for case in wave}
     for case in wave:
@@ -205,10 +205,6 @@ def test_bad_files_fail_their_sources_only_and_the_fixes_load_exactly_once(
             if landed == (body.encode() if isinstance(body, str) else body):
                 data.delete(s3, keys[case.id])
         raise
-
-
-def _source(config, case: Scenario):
-    return next(s for s in config.sources if s.name == case.source)
 
 
 def _fail_their_sources_only_then_the_fixes_are_exact(
@@ -238,7 +234,7 @@ def _fail_their_sources_only_then_the_fixes_are_exact(
         assert f"source '{case.source}'" in log and case.file in log, case.id
     # Nothing already loaded is lost, and nothing of a bad file's COPY was kept; the other
     # sources hold every row of their files.
-    tables = {config.table_of(_source(config, case)) for case in wave}
+    tables = {config.table_of(config.source_named(case.source)) for case in wave}
     after = data.raw_counts(snowflake, config)
     assert {t: after[t] for t in tables} == {t: before[t] for t in tables}
     expected = data.expected_raw_counts(s3, config, but=failing)
