@@ -26,8 +26,9 @@ with DAG(
     dag_id="snowflake_raw",
     description="COPY INTO raw tables from the S3 landing stage, one task per configured source",
     schedule=raw_schedule(CONFIG, SOURCES_FILE),
-    # No start_date: a safety schedule's first run is its next time, not the latest past one
-    # (which would load everything beside the first run that events or `make run` start).
+    # No start_date, and a timetable that never runs a past time at once (events.cron_timetable):
+    # a safety schedule's first run is its next time, not the latest past one (which would load
+    # everything beside the first run that events or `make run` start).
     catchup=False,
     max_active_runs=1,
     # an alert when a run is late (the sources file's late_after_seconds; none without it)

@@ -60,7 +60,7 @@ def test_a_message_that_is_not_json_is_ignored():
 
 
 def test_events_and_a_safety_schedule_give_either_one(monkeypatch):
-    from airflow.sdk import AssetOrTimeSchedule
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
 
     monkeypatch.setenv(QUEUE_URL_ENV, "http://127.0.0.1:9/123456789012/landing-events")
     schedule = raw_schedule(CONFIG, SOURCES)
@@ -80,7 +80,44 @@ def test_events_and_a_safety_schedule_give_either_one(monkeypatch):
     )
     only_events = CONFIG.model_copy(update={"schedule": None})
     assert [a.name for a in raw_schedule(only_events, SOURCES)] == [LANDED_FILES]
-    assert raw_schedule(CONFIG.model_copy(update={"events": None}), SOURCES) == CONFIG.schedule
+    only_cron = raw_schedule(CONFIG.model_copy(update={"events": None}), SOURCES)
+    assert (only_cron.expression, str(only_cron.timezone)) == (
+        CronTriggerTimetable(CONFIG.schedule, timezone="UTC").expression,
+        "UTC",
+    )
+    assert (
+        raw_schedule(CONFIG.model_copy(update={"events": None, "schedule": None}), SOURCES) is None
+    )
+
+
+def _first_run_after(timetable, now: str, monkeypatch):
+    """When the scheduler would first run `timetable` (an SDK one, as a DAG file gives it) for a
+    DAG it sees for the first time at `now` (UTC)."""
+    import pendulum
+    from airflow.serialization.decoders import decode_timetable
+    from airflow.serialization.encoders import encode_timetable
+    from airflow.timetables import trigger
+    from airflow.timetables.base import TimeRestriction
+
+    monkeypatch.setattr(trigger, "utcnow", lambda: pendulum.parse(f"2026-12-06T{now}:00+00:00"))
+    core = decode_timetable(encode_timetable(timetable))  # what the scheduler holds
+    restriction = TimeRestriction(earliest=None, latest=None, catchup=False)
+    info = core.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    return info.run_after.isoformat()
+
+
+@pytest.mark.parametrize("now", ["00:30", "02:00", "14:00"])
+def test_the_safety_schedule_first_runs_at_its_next_time_never_at_once(now, monkeypatch):
+    from airflow.sdk import CronTriggerTimetable
+
+    no_events = CONFIG.model_copy(update={"events": None, "schedule": "@daily"})
+    ours = _first_run_after(raw_schedule(no_events, SOURCES), now, monkeypatch)
+    assert ours == "2026-12-07T00:00:00+00:00"
+    # Airflow's default would have run the past midnight at once up to 2.4 h after it
+    default = _first_run_after(CronTriggerTimetable("@daily", timezone="UTC"), now, monkeypatch)
+    assert default == (
+        "2026-12-07T00:00:00+00:00" if now == "14:00" else "2026-12-06T00:00:00+00:00"
+    )
 
 
 def test_events_without_the_queue_url_name_the_file_the_key_and_the_variable(monkeypatch):

@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -24,12 +25,23 @@ QUEUE_URL_ENV = "PIPELINE_EVENT_QUEUE_URL"
 LANDED_FILES = "s3_landing_events"  # the Asset the queue's watcher updates
 
 
+def cron_timetable(cron: str):
+    """A cron schedule that fires at its times only. Airflow's default (a bare cron string, or
+    run_immediately=False) also runs the last past time at once when the DAG is first seen, if it
+    is under a tenth of the interval ago: a stack started up to 2.4 h after midnight UTC ran @daily
+    at once, loaded everything in a run nobody asked for, and left the first triggered run
+    nothing to load."""
+    from airflow.sdk import CronTriggerTimetable
+
+    return CronTriggerTimetable(cron, timezone="UTC", run_immediately=timedelta(0))
+
+
 def raw_schedule(config: PipelineConfig, origin: Path):
     """snowflake_raw's schedule: its cron, the landing queue's events, or both (either one)."""
     if config.events is None:
-        return config.schedule
+        return None if config.schedule is None else cron_timetable(config.schedule)
     from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
-    from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable
+    from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher
 
     queue_url = os.environ.get(QUEUE_URL_ENV)
     if not queue_url:
@@ -51,8 +63,7 @@ def raw_schedule(config: PipelineConfig, origin: Path):
     landed = Asset(name=LANDED_FILES, watchers=[watcher])
     if config.schedule is None:
         return [landed]
-    cron = CronTriggerTimetable(config.schedule, timezone="UTC")
-    return AssetOrTimeSchedule(timetable=cron, assets=landed)
+    return AssetOrTimeSchedule(timetable=cron_timetable(config.schedule), assets=landed)
 
 
 @dataclass
