@@ -16,7 +16,7 @@ from local.processes import wait_until
 from . import data
 from .test_bad_data import csv, keyed
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("raw_layer_only")]
 
 
 def test_a_failed_load_sends_one_alert_naming_it_and_a_good_run_sends_none(

@@ -10,7 +10,7 @@ from local.processes import wait_until
 
 from . import data
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("raw_layer_only")]
 
 BAD_CONFIGS = [
     # (change to the sample config, what the error must say)

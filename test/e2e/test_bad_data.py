@@ -21,7 +21,7 @@ from local.settings import LANDING_BUCKET
 
 from . import data
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("raw_layer_only")]
 
 
 @cache

@@ -19,7 +19,7 @@ from local.settings import HOST, LANDING_BUCKET
 from . import data
 from .test_bad_data import csv, flights, weather
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("raw_layer_only")]
 
 
 def _land_new_files(s3, config, tag: str, year: int) -> None:
@@ -45,6 +45,13 @@ def _run_with_a_load_running(api, s3, config, tag: str, year: int) -> str:
     return run_id
 
 
+def _restart(settings, api) -> None:
+    """`make run`'s up(): it restarts what is not running and unpauses both DAGs; this module's
+    scenarios keep snowflake_analytics paused (conftest's raw_layer_only)."""
+    stack_mod.up(settings, echo=lambda _line: None)
+    api.pause(data.pipeline.ANALYTICS)
+
+
 def _completes(api, run_id: str) -> data.pipeline.RunOutcome:
     run = data.pipeline.follow(api, data.pipeline.RAW, run_id, 900, echo=lambda _line: None)
     assert run.state == "success", run.tasks
@@ -66,7 +73,7 @@ def test_snowflake_down_during_raw_load_is_retried_then_completes(stack, s3, sou
     # host:port, or urllib3 as host='...', port=...), not merely any Snowflake-related text.
     endpoint = re.compile(rf"{re.escape(HOST)}(:|', port=){settings.snowflake_port}\b")
     assert endpoint.search(log), log[-3000:]
-    stack_mod.up(settings, echo=lambda _line: None)
+    _restart(settings, api)
 
     _completes(api, run_id)
     assert _retried(api, run_id)
@@ -121,7 +128,7 @@ def test_scheduler_killed_mid_run_and_restarted_completes_without_double_loads(
     # SIGKILL to the scheduler and everything it started (executor workers, running tasks).
     assert processes.kill(settings, "scheduler")
     killed = data.tasks_in_state(api, run_id, "running")
-    stack_mod.up(settings, echo=lambda _line: None)
+    _restart(settings, api)
 
     _completes(api, run_id)
     # The loads that were running died with the scheduler: each was failed for lack of
@@ -136,7 +143,7 @@ def test_api_server_restarted_during_a_run_the_run_completes(stack, snowflake, s
     config = data.config_of(sources_file)
     run_id = _run_with_a_load_running(api, s3, config, "fault-api-server", 2043)
     assert processes.stop(settings, "api-server")
-    stack_mod.up(settings, echo=lambda _line: None)
+    _restart(settings, api)
 
     _completes(api, run_id)
     _assert_exact(snowflake, s3, config)

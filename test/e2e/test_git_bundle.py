@@ -19,7 +19,7 @@ from local import stack as stack_mod
 from local.processes import wait_until
 
 from . import data
-from .conftest import running_stack
+from .conftest import analytics_paused, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -55,8 +55,10 @@ with DAG(dag_id="{DAG_ID}", schedule=None, catchup=False, tags=["test"]):
 def git_stack(tmp_path_factory, sources_file):
     """A stack of this module's own: DAGs from its git repository (the lane's stack reads the
     working tree's folder)."""
-    with running_stack(tmp_path_factory.mktemp("git-stack"), sources_file, "git") as started:
-        yield started
+    home = tmp_path_factory.mktemp("git-stack")
+    # its scenarios assert on the raw layer and the probe only
+    with running_stack(home, sources_file, "git") as (settings, api), analytics_paused(api):
+        yield settings, api
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from test.compressed import zstd
 
 from . import data
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("raw_layer_only")]
 
 ARRAY = [{"id": i, "city": f"city-{i}", "tags": ["a", "b"][: i % 3]} for i in range(7)]
 DAYS = {

@@ -40,6 +40,7 @@ def test_a_100_source_config_parses_to_one_load_task_per_source(tmp_path):
     assert (parsed.errors, parsed.tasks) == ({}, {"snowflake_raw": SOURCES + 1})
 
 
+@pytest.mark.usefixtures("raw_layer_only")
 def test_100_sources_and_a_1000_file_prefix_load_exactly(stack, snowflake, s3, sources_file):
     _, api = stack
     config_data = generated_config(SOURCES, sources_file)
