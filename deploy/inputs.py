@@ -22,6 +22,8 @@ SNOWFLAKE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 IMAGE_URI = re.compile(r"[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})")
 SECRET_KEY_HEADERS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----")
 
+# user:password@ after a URL scheme
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*:[^/@\s]*@")
 # Every deploy input: its flag (`--region`) and what it is, with its environment variable.
 FLAGS = (
     ("region", "AWS region (AWS_REGION)"),
@@ -200,9 +202,15 @@ def _required(value: str, source: str, what: str) -> str:
     return value
 
 
+def _shown(value: str) -> str:
+    """A refused value as the message quotes it: never the user:password@ of a URL (a token
+    pasted into GitRepoUrl would reach the terminal and CI logs)."""
+    return repr(_URL_CREDENTIALS.sub("<credentials>@", value))
+
+
 def _matching(value: str, pattern: re.Pattern, source: str, allowed: str) -> str:
     if not pattern.fullmatch(value):
-        raise InputError(f"{source}: {value!r} is not allowed; expected {allowed}")
+        raise InputError(f"{source}: {_shown(value)} is not allowed; expected {allowed}")
     return value
 
 
@@ -212,13 +220,15 @@ def _allowed_choice(flags: dict, env: dict[str, str], flag: str, variable: str, 
     spec = templates.load("airflow")["Parameters"][key]
     if value and "AllowedValues" in spec and value not in spec["AllowedValues"]:
         allowed = ", ".join(spec["AllowedValues"])
-        raise InputError(f"{src}: {value!r} is not allowed; choose one of {allowed}")
+        raise InputError(f"{src}: {_shown(value)} is not allowed; choose one of {allowed}")
     if value and "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
-        raise InputError(f"{src}: {value!r} is not allowed ({spec['Description'].strip()})")
+        raise InputError(f"{src}: {_shown(value)} is not allowed ({spec['Description'].strip()})")
     if value and spec["Type"] == "Number":
         low, high = spec.get("MinValue", 0), spec.get("MaxValue", float("inf"))
         if not value.isdigit() or not low <= int(value) <= high:
-            raise InputError(f"{src}: {value!r} is not allowed; give a whole number {low}-{high}")
+            raise InputError(
+                f"{src}: {_shown(value)} is not allowed; give a whole number {low}-{high}"
+            )
     return value
 
 

@@ -233,3 +233,4 @@ def test_inputs_the_stack_would_refuse_are_refused_first(deploy_env, variable, v
         inputs.collect({}, {**deploy_env, **GIT_ENV, variable: value})
     assert str(refused.value).startswith(f"environment variable {variable}: ")
     assert said in str(refused.value)
+    assert TOKEN not in str(refused.value)  # a refused URL is quoted without its credentials
