@@ -65,8 +65,9 @@ class GitSource:
             problems.append("repo_url is empty")
         elif _carries_credentials(self.repo_url):
             problems.append(
-                f"repo_url {_redacted(self.repo_url)!r} carries credentials: put the token or key "
-                "in the Airflow connection named by git_conn_id (Secrets Manager), never in a URL"
+                f"repo_url {without_credentials(self.repo_url)!r} carries credentials: put the "
+                "token or key in the Airflow connection named by git_conn_id (Secrets Manager), "
+                "never in a URL"
             )
         if not _REF.match(self.tracking_ref or "") or ".." in self.tracking_ref:
             problems.append(
@@ -99,9 +100,14 @@ def _carries_credentials(url: str) -> bool:
     return parts.scheme in ("http", "https", "ssh") and parts.password is not None
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.hostname or "").geturl()
+# user:password@ after a URL scheme
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*:[^/@\s]*@")
+
+
+def without_credentials(text: str) -> str:
+    """`text` as a message may quote it: every URL in it without its user:password@ (a token
+    pasted into a repository URL would otherwise reach the terminal and CI logs)."""
+    return _URL_CREDENTIALS.sub("<credentials>@", text)
 
 
 def bundle_config_list(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy import templates
+from deploy.dag_delivery import without_credentials
 
 ENVIRONMENT_NAME = re.compile(r"[a-z][a-z0-9-]{1,20}")
 REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
@@ -22,8 +23,6 @@ SNOWFLAKE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 IMAGE_URI = re.compile(r"[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})")
 SECRET_KEY_HEADERS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----")
 
-# user:password@ after a URL scheme
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*:[^/@\s]*@")
 # Every deploy input: its flag (`--region`) and what it is, with its environment variable.
 FLAGS = (
     ("region", "AWS region (AWS_REGION)"),
@@ -203,9 +202,8 @@ def _required(value: str, source: str, what: str) -> str:
 
 
 def _shown(value: str) -> str:
-    """A refused value as the message quotes it: never the user:password@ of a URL (a token
-    pasted into GitRepoUrl would reach the terminal and CI logs)."""
-    return repr(_URL_CREDENTIALS.sub("<credentials>@", value))
+    """A refused value as the message quotes it (a token pasted into GitRepoUrl never shown)."""
+    return repr(without_credentials(value))
 
 
 def _matching(value: str, pattern: re.Pattern, source: str, allowed: str) -> str:

@@ -14,6 +14,7 @@ from deploy.dag_delivery import (
     GitSource,
     bundle_config_json,
     bundle_config_list,
+    without_credentials,
 )
 
 
@@ -100,3 +101,23 @@ def test_the_git_provider_has_the_bundle_class_and_kwargs_rendered():
     accepted |= set(inspect.signature(GitDagBundle.__mro__[1].__init__).parameters)
     assert set(bundle["kwargs"]) <= accepted
     assert CONFIG_ENV == "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "https://ci:ghp_x@git.example.com:8443/o/r.git",
+            "https://<credentials>@git.example.com:8443/o/r.git",
+        ),
+        (
+            "ssh://git:pw@host/r.git and http://a:b@c/",
+            "ssh://<credentials>@host/r.git and http://<credentials>@c/",
+        ),
+        # a user name alone is no secret, nor is scp-like git@host:path
+        ("ssh://git@host/r.git", "ssh://git@host/r.git"),
+        ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+    ],
+)
+def test_a_url_is_quoted_without_its_password(text, shown):
+    assert without_credentials(text) == shown
