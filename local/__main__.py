@@ -27,7 +27,7 @@ def _run(args) -> int:
     t1 = time.monotonic()
     try:
         outcomes = pipeline.run_pipeline(api, ensure_running=lambda: stack.ensure_running(settings))
-    except stack.StackProcessDied as exc:
+    except (stack.StackProcessDied, pipeline.DagPaused) as exc:
         print(f"\n!! {exc}")
         return 1
     timings["load"] = outcomes[0].seconds

@@ -29,6 +29,10 @@ class RunOutcome:
         return sorted(t for t, s in self.tasks.items() if s in ("failed", "upstream_failed"))
 
 
+class DagPaused(RuntimeError):
+    """A DAG the run needs is paused (in the UI, or by `airflow dags pause`)."""
+
+
 def _no_check() -> None:
     pass
 
@@ -131,6 +135,12 @@ def run_pipeline(
     ensure_running: Callable[[], None] = _no_check,
 ) -> list[RunOutcome]:
     """The raw run and, if it published new rows, the analytics run it queued."""
+    if api.dag(RAW)["is_paused"]:
+        # a triggered run of a paused DAG waits, queued, until somebody unpauses it
+        raise DagPaused(
+            f"{RAW} is paused, so a run of it would wait queued: unpause it (its toggle in the "
+            "UI) and run this again"
+        )
     run_id = trigger_raw(api, note="make run")
     echo(f"  triggered {RAW} ({run_id})")
     return follow_through(api, run_id, timeout, echo, ensure_running)
@@ -149,6 +159,13 @@ def follow_through(
         return [raw]
     if not api.asset_events_of_run(RAW, run_id):
         echo(f"  no new rows in any raw table: {ANALYTICS} not queued")
+        return [raw]
+    if api.dag(ANALYTICS)["is_paused"]:
+        # Airflow queues no run of a paused DAG for Asset events, nor later on its unpause
+        echo(
+            f"  {ANALYTICS} is paused: no run queued for the new rows. Unpause it and trigger "
+            "it in the UI to build the analytics tables"
+        )
         return [raw]
     raw_run = api.dag_run(RAW, run_id)
     return [raw, wait_for_analytics_after(api, raw_run, timeout, echo, ensure_running)]

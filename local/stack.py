@@ -241,15 +241,14 @@ def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings)
             d and (_parsed_at(d["last_parsed_time"]) or changed_at) >= changed_at for d in dags
         )
 
+    # Nothing is unpaused here: the stack creates DAGs unpaused (AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_
+    # CREATION), so a paused DAG is one somebody paused, and `make run` leaves that pause be.
     processes.wait_until(
         parsed,
         120,
         "a parse of the DAGs newer than their files",
         settings.log_dir / "dag-processor.log",
     )
-    for dag_id in dag_ids:
-        if api.dag(dag_id)["is_paused"]:
-            api.unpause(dag_id)
 
 
 def ensure_running(settings: Settings) -> None:

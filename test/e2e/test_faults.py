@@ -46,10 +46,10 @@ def _run_with_a_load_running(api, s3, config, tag: str, year: int) -> str:
 
 
 def _restart(settings, api) -> None:
-    """`make run`'s up(): it restarts what is not running and unpauses both DAGs; this module's
-    scenarios keep snowflake_analytics paused (conftest's raw_layer_only)."""
+    """`make run`'s up(): it restarts what is not running, and leaves the pause of
+    snowflake_analytics (conftest's raw_layer_only) as it found it."""
     stack_mod.up(settings, echo=lambda _line: None)
-    api.pause(data.pipeline.ANALYTICS)
+    assert api.dag(data.pipeline.ANALYTICS)["is_paused"], "up() undid a pause it did not make"
 
 
 def _completes(api, run_id: str) -> data.pipeline.RunOutcome:
@@ -165,3 +165,30 @@ def test_overlapping_raw_runs_load_each_file_once(stack, snowflake, s3, sources_
             "WHERE status = 'LOADED' AND file LIKE '%fault-overlap%' GROUP BY dag_run_id"
         ).fetchall()
     assert loaded == [(scheduled_like, 2)]  # the new files, once, by the first run
+
+
+def test_make_run_leaves_a_pause_it_did_not_make_and_says_what_it_means(
+    stack, snowflake, s3, sources_file
+):
+    """A paused snowflake_raw: the run is refused at once, naming it, and nothing is triggered.
+    A paused snowflake_analytics (this module's scenarios): the raw run loads and is reported,
+    and the run says that no analytics run was queued, instead of waiting for one."""
+    settings, api = stack
+    config = data.config_of(sources_file)
+    runs_before = len(api.dag_runs(data.pipeline.RAW, limit=100))
+    api.pause(data.pipeline.RAW)
+    try:
+        stack_mod.up(settings, echo=lambda _line: None)
+        assert api.dag(data.pipeline.RAW)["is_paused"]
+        with pytest.raises(data.pipeline.DagPaused, match="snowflake_raw is paused"):
+            data.pipeline.run_pipeline(api, echo=lambda _line: None)
+        assert len(api.dag_runs(data.pipeline.RAW, limit=100)) == runs_before
+    finally:
+        api.unpause(data.pipeline.RAW)
+
+    _land_new_files(s3, config, "fault-paused", 2046)
+    said: list[str] = []
+    outcomes = data.pipeline.run_pipeline(api, timeout=600, echo=said.append)
+    assert [(o.dag_id, o.state) for o in outcomes] == [(data.pipeline.RAW, "success")]
+    assert any("snowflake_analytics is paused: no run queued" in line for line in said), said
+    _assert_exact(snowflake, s3, config)
