@@ -1,10 +1,9 @@
 """End to end through real Airflow processes (scheduler included) and the emulators.
 
-The tests run in order on one stack: first load, an idempotent re-run, a malformed file, the fix,
-a date-partitioned delivery, a dbt test that fails.
+The tests run in order on one stack: first load, an idempotent re-run, a date-partitioned
+delivery, a dbt test that fails. Bad files (a malformed JSON line among them) are test_bad_data's.
 """
 
-import re
 import time
 from decimal import Decimal
 
@@ -17,7 +16,6 @@ from . import data
 from .expected import delays_by_origin_quarter, source_frames
 
 pytestmark = pytest.mark.e2e
-BAD_KEY = "landing/flights/2013-13-malformed.json"
 
 
 @pytest.fixture(scope="module")
@@ -85,42 +83,6 @@ def test_second_run_loads_no_new_file_changes_no_count_and_rebuilds_nothing(
     assert api.asset_events_of_run(pipeline.RAW, raw.run_id) == []
     time.sleep(10)
     assert len(api.dag_runs(pipeline.ANALYTICS)) == analytics_runs
-
-
-def test_malformed_file_fails_its_source_only_then_rerun_is_exact(stack, snowflake, s3, sources):
-    _, api = stack
-    good = sources["flights"].head(2).to_json(orient="records", lines=True)
-    s3.put_object(
-        Bucket=LANDING_BUCKET, Key=BAD_KEY, Body=good + '{"year": 2013, "month": oops}\n' + good
-    )
-    before = report.table_counts(snowflake)
-
-    (raw,) = pipeline.run_pipeline(api, timeout=900)
-    assert raw.state == "failed"
-    assert raw.tasks == {
-        "load_flights": "failed",
-        "publish_loaded_tables": "upstream_failed",
-        **{f"load_{n}": "success" for n in ("weather", "airports", "airlines", "planes")},
-    }
-    with snowflake.cursor() as cur:
-        cur.execute(
-            "SELECT file, first_error FROM raw.ops.load_audit "
-            "WHERE dag_run_id = %s AND status = 'LOAD_FAILED'",
-            (raw.run_id,),
-        )
-        (failed_file, first_error), *rest = cur.fetchall()
-    assert rest == []
-    assert failed_file.endswith("flights/2013-13-malformed.json")
-    assert "2013-13-malformed.json" in first_error
-    assert re.search(r"line \d+", first_error)
-    assert report.table_counts(snowflake) == before  # nothing lost, nothing half-loaded
-
-    s3.delete_object(Bucket=LANDING_BUCKET, Key=BAD_KEY)
-    # the other sources were loaded already and the bad file is gone: nothing new, no rebuild
-    (raw,) = pipeline.run_pipeline(api, timeout=900)
-    assert raw.state == "success"
-    assert api.asset_events_of_run(pipeline.RAW, raw.run_id) == []
-    assert report.table_counts(snowflake) == _expected_counts(sources)
 
 
 def test_a_date_partitioned_delivery_of_three_days_loads_exactly_its_files(
