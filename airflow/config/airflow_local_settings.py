@@ -7,6 +7,13 @@ pandas and pyarrow (about 3 s of CPU per task on a small machine), and forked pa
 dbt-core, its Snowflake adapter and Cosmos's local operators likewise: every task of
 snowflake_analytics runs dbt in its own process, and importing them took 7-13 s per task on two
 busy cores (about 60 MB, shared with the workers).
+
+The dag-processor parses each DAG file in a process forked from it, every
+min_file_process_interval, so it imports the third-party modules the DAG files use at parse time
+once: the landing queue's trigger (which imports boto3), Cosmos's DAG rendering, the config's
+readers. A parse of snowflake_raw took 0.72 s of CPU before and 0.06 s after, snowflake_analytics
+0.17 s and 0.10 s; the dag-processor holds about 18 MB more. The project's own snowflake_pipeline
+is never preloaded: a changed plugin file is read by the next parse.
 """
 
 import sys
@@ -17,3 +24,18 @@ if "scheduler" in sys.argv:
     import dbt.adapters.snowflake  # noqa: F401
     import dbt.cli.main  # noqa: F401
     import snowflake.connector  # noqa: F401
+
+if "dag-processor" in sys.argv:
+    import airflow.providers.amazon.aws.triggers.sqs  # noqa: F401
+    import airflow.providers.common.messaging.triggers.msg_queue  # noqa: F401
+    import airflow.providers.standard.decorators.python  # noqa: F401
+    import airflow.sdk.bases.sensor  # noqa: F401
+    import cosmos.airflow.dag  # noqa: F401
+    import cosmos.converter  # noqa: F401
+    import cosmos.listeners.dag_run_listener  # noqa: F401
+    import cosmos.operators.watcher  # noqa: F401
+    import cosmos.profiles  # noqa: F401
+    import packaging.requirements  # noqa: F401
+    import pydantic  # noqa: F401
+    import upath.implementations.local  # noqa: F401
+    import yaml  # noqa: F401

@@ -1,0 +1,52 @@
+"""The dag-processor's preload (airflow/config/airflow_local_settings.py): after it, parsing the
+DAG files imports nothing but Airflow's own lazy modules, the standard library and the project's
+plugin, which stays
+unloaded until a parse so that a changed plugin file is read by the next one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from local.settings import REPO
+
+_PARSE_AFTER_THE_PRELOAD = """
+import json, sys
+sys.argv = ["airflow", "dag-processor"]  # as the component's command line has it
+import airflow  # runs airflow_local_settings
+from airflow.dag_processing.dagbag import DagBag
+before = set(sys.modules)
+preloaded_plugin = "snowflake_pipeline" in before
+for name in ("snowflake_raw", "snowflake_analytics"):
+    bag = DagBag(dag_folder=f"airflow/dags/{name}.py", bundle_path="airflow/dags",
+                 safe_mode=False, load_op_links=False)
+    assert not bag.import_errors, bag.import_errors
+new = {m.split(".")[0] for m in set(sys.modules) - before} - set(sys.stdlib_module_names)
+print(json.dumps({"new": sorted(new), "preloaded_plugin": preloaded_plugin}))
+"""
+
+
+def test_a_parse_after_the_preload_imports_no_package_but_airflow_and_the_plugin(tmp_path):
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "PYTHONPATH": f"{REPO / 'airflow' / 'config'}:{REPO / 'airflow' / 'plugins'}",
+        # the sample config turns events on: the AssetWatcher's trigger is built at parse time
+        "PIPELINE_EVENT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/landing",
+    }
+    done = subprocess.run(  # noqa: S603 - this interpreter on our own script
+        [sys.executable, "-c", _PARSE_AFTER_THE_PRELOAD],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not seen["preloaded_plugin"]
+    new = {m for m in seen["new"] if not m.startswith("unusual_prefix_")}
+    assert new == {"airflow", "snowflake_pipeline"}, new
