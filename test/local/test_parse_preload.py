@@ -1,7 +1,8 @@
-"""The dag-processor's preload (airflow/config/airflow_local_settings.py): after it, parsing the
-DAG files imports nothing but Airflow's own lazy modules, the standard library and the project's
-plugin, which stays
-unloaded until a parse so that a changed plugin file is read by the next one."""
+"""The preload of the components that parse the DAG files (airflow/config/
+airflow_local_settings.py): the dag-processor, and the scheduler, whose forked LocalExecutor
+workers parse a task's DAG file in each task process. After it, a parse imports nothing but
+Airflow's own lazy modules, the standard library and the project's plugin, which stays unloaded
+until a parse so that a changed plugin file is read by the next one."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from local.settings import REPO
 
 _PARSE_AFTER_THE_PRELOAD = """
 import json, sys
-sys.argv = ["airflow", "dag-processor"]  # as the component's command line has it
+sys.argv = ["airflow", sys.argv[1]]  # as the component's command line has it
 import airflow  # runs airflow_local_settings
 from airflow.dag_processing.dagbag import DagBag
 before = set(sys.modules)
@@ -28,7 +31,10 @@ print(json.dumps({"new": sorted(new), "preloaded_plugin": preloaded_plugin}))
 """
 
 
-def test_a_parse_after_the_preload_imports_no_package_but_airflow_and_the_plugin(tmp_path):
+@pytest.mark.parametrize("component", ["dag-processor", "scheduler"])
+def test_a_parse_after_the_preload_imports_no_package_but_airflow_and_the_plugin(
+    tmp_path, component
+):
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(tmp_path),
@@ -37,7 +43,7 @@ def test_a_parse_after_the_preload_imports_no_package_but_airflow_and_the_plugin
         "PIPELINE_EVENT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/landing",
     }
     done = subprocess.run(  # noqa: S603 - this interpreter on our own script
-        [sys.executable, "-c", _PARSE_AFTER_THE_PRELOAD],
+        [sys.executable, "-c", _PARSE_AFTER_THE_PRELOAD, component],
         cwd=REPO,
         env=env,
         capture_output=True,
