@@ -58,6 +58,8 @@ def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
     assert "AIRFLOW__COSMOS__ENABLE_TELEMETRY=False" in env and "DO_NOT_TRACK=1" in env
     # the build is never retried, so Cosmos's copy of its XComs for a retry is off (as locally)
     assert "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False" in env
+    # a finished task frees its executor slot within 1 s, not 5 (as locally)
+    assert "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL=1" in env
 
 
 def test_the_image_carries_the_dbt_project_and_the_manifest_built_offline(stages):
