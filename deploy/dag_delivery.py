@@ -94,14 +94,13 @@ class GitSource:
         return found
 
 
-def _carries_credentials(url: str) -> bool:
-    """user:password@ in an http(s) or ssh URL (git@host:path is a user name, not a secret)."""
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https", "ssh") and parts.password is not None
-
-
-# user:password@ after a URL scheme
+# user:password@ after a URL scheme (git@host:path is a user name, not a secret)
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]*:[^/@\s]*@")
+
+
+def _carries_credentials(url: str) -> bool:
+    """user:password@ in an http(s) or ssh URL."""
+    return urlsplit(url).scheme in ("http", "https", "ssh") and bool(_URL_CREDENTIALS.search(url))
 
 
 def without_credentials(text: str) -> str:
