@@ -19,6 +19,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from snowflake_pipeline.assets import table_asset
 from snowflake_pipeline.config import load_config, sources_file
+from snowflake_pipeline.cosmos_events import write_lasting_node_events_only
 from snowflake_pipeline.dag_defaults import DEFAULT_ARGS, START_DATE
 from snowflake_pipeline.dbt_project import (
     PROJECT_DIR,
@@ -31,6 +32,7 @@ from snowflake_pipeline.dbt_project import (
 )
 
 HERE = Path(__file__).parent
+write_lasting_node_events_only()
 CONFIG = load_config(sources_file(HERE))
 MANIFEST = read_manifest()
 TABLES = model_tables(MANIFEST, HERE)

@@ -95,6 +95,15 @@ def test_the_task_order_is_the_models_ref_graph_each_model_tested_after_it(dagba
     assert upstream["stg_weather_run"] == set()
 
 
+def test_the_build_writes_only_the_node_events_its_followers_read(dagbag):
+    from cosmos.operators._watcher import base
+
+    from snowflake_pipeline import cosmos_events
+
+    assert "snowflake_analytics" in dagbag.dags  # parsing it installed the filter
+    assert base._process_dbt_log_event is cosmos_events._write_lasting_events
+
+
 def test_the_tasks_after_the_build_poke_it_each_second_longest_chain_first(dagbag):
     dag = dagbag.dags["snowflake_analytics"]
     followers = [t for t in dag.tasks if t.task_id != "dbt_producer_watcher"]
