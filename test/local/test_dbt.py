@@ -30,6 +30,9 @@ def test_builds_of_the_manifest_at_once_never_leave_it_half_written():
                 reads.append(json.loads(manifest_path().read_text())["metadata"]["dbt_version"])
             except (OSError, ValueError) as error:  # missing, or half written
                 broken.append(repr(error))
+            # a pause between reads (one takes about 10 ms): without it this thread kept a
+            # core busy for the whole test, beside the lanes of `make test`
+            stop.wait(0.02)
 
     reader = threading.Thread(target=read_while_built)
     reader.start()
