@@ -171,3 +171,18 @@ def test_the_build_context_leaves_out_secrets_and_local_state():
     assert in_context("airflow/dags/config/sources.yml")
     assert in_context("dbt/models/marts/flights.sql")
     assert not in_context("dbt/target/manifest.json") and not in_context("dbt/logs/dbt.log")
+
+
+def test_the_image_and_the_local_stack_give_what_both_set_one_value(stages, tmp_path):
+    """The settings declared twice, in the image's ENV and in the local stack's environment
+    (local/airflow_env.py), agree; only the folders differ, by where the code sits."""
+    from local.airflow_env import airflow_env
+    from local.settings import Settings
+
+    (env,) = stages["app"].args("ENV")
+    image = dict(re.findall(r"(\w+)=(\S+)", env))
+    local = airflow_env(Settings.on_free_ports(tmp_path))
+    folders = {"AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER"}
+    both = (image.keys() & local.keys()) - folders
+    assert both == image.keys() - folders, image.keys() - local.keys()
+    assert {key: local[key] for key in both} == {key: image[key] for key in both}
