@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -22,14 +23,16 @@ from test.e2e.expected import delays_by_origin_quarter, source_frames
 STATE_DIR = engine_mod.DEFAULT_STATE_DIR
 # the image's own checks first (they fail faster), the rehearsal last (the longest)
 MODULE_ORDER = ("test_image", "test_compose", "test_rehearsal")
+COMPOSE_SELECTED = pytest.StashKey[bool]()
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     def rank(item):
         module = item.path.stem
         return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
 
     items.sort(key=rank)
+    config.stash[COMPOSE_SELECTED] = any(item.path.stem == "test_compose" for item in items)
 
 
 @pytest.fixture(scope="session")
@@ -91,19 +94,49 @@ def secrets(stack_env_text) -> dict[str, str]:
     return {key: values[key] for key in compose.load_init_env().GENERATORS}
 
 
-@pytest.fixture(scope="module")
-def stack(engine, env_file, api_port):
+def _down_if_left(running: compose.ComposeStack) -> None:
+    """What test_compose did not take down itself (it ends with `down -v`): a failure's."""
+    if running.containers() or running.leftovers()["volume"]:
+        for service in ("airflow-init", "scheduler", "pipeline-trigger"):
+            say(f"--- last log lines of {service}:\n{running.logs(service)[-3000:]}")
+        running.down(volumes=True)
+
+
+@pytest.fixture(scope="session")
+def compose_booting(engine, env_file, api_port):
+    """The compose stack's `up`, begun in the background: its boot (a chain of health checks,
+    2-3 minutes) overlaps the image's own tests instead of following them."""
     project = f"asf-tier-{uuid.uuid4().hex[:8]}"
     running = compose.ComposeStack(engine, env_file, project, api_port, say)
-    say(f"compose project {project}: up (UI on 127.0.0.1:{api_port})")
+    say(f"compose project {project}: up, beside the image's tests (UI on 127.0.0.1:{api_port})")
+    with ThreadPoolExecutor(1, thread_name_prefix="compose-up") as pool:
+        booted = pool.submit(running.up)
+        try:
+            yield running, booted
+        finally:
+            booted.exception()  # it has ended, however, before anything is taken down
+            _down_if_left(running)
+
+
+@pytest.fixture(autouse=True)
+def _compose_boots_beside_the_image_tests(request):
+    """From the first image test that needs the built images, when test_compose will run."""
+    if (
+        request.node.path.stem == "test_image"
+        and "images" in request.fixturenames
+        and request.config.stash.get(COMPOSE_SELECTED, False)
+    ):
+        request.getfixturevalue("compose_booting")
+
+
+@pytest.fixture(scope="module")
+def stack(compose_booting):
+    running, booted = compose_booting
     try:
-        running.up()
+        booted.result()
         yield running
     finally:
-        if running.containers() or running.leftovers()["volume"]:
-            for service in ("airflow-init", "scheduler", "pipeline-trigger"):
-                say(f"--- last log lines of {service}:\n{running.logs(service)[-3000:]}")
-            running.down(volumes=True)
+        _down_if_left(running)
 
 
 @pytest.fixture(scope="session")
