@@ -51,13 +51,14 @@ if "scheduler" in sys.argv:
 if "dag-processor" in sys.argv:
     _preload_parse_time_modules()
 
-if "api-server" in sys.argv:
+if {"api-server", "scheduler", "dag-processor", "triggerer"} & set(sys.argv):
     import atexit
     import gc
 
-    # The api-server holds a large heap (the FastAPI apps, their pydantic models), and Python's
-    # collections while it clears its modules at exit walked all of it: 2.5 s of CPU on a quiet
-    # host, 13 s for a stop in the ECS task's 0.25 vCPU, and past its 60 s StopTimeout when the
-    # cores were busy (ECS then kills it). Frozen first, those collections skip it; the
-    # process's other exit handlers (logging's flush among them) still run after this one.
+    # Python's collections while it clears its modules at exit walked the component's whole
+    # heap: for the api-server (the FastAPI apps, their models) 2.5 s of CPU on a quiet host,
+    # 13 s for a stop in the ECS task's 0.25 vCPU, and past its 60 s StopTimeout when the cores
+    # were busy (ECS then kills it); the triggerer took 16 s of its 60. Frozen first, those
+    # collections skip it. The process's other exit handlers (logging's flush among them) still
+    # run after this one; the processes forked from these end with os._exit, without any.
     atexit.register(gc.freeze)

@@ -6,7 +6,7 @@ whose forked LocalExecutor workers parse a task's DAG file in each task process.
 parse imports nothing but Airflow's own lazy modules, the standard library and the project's
 plugin, which stays unloaded until a parse so that a changed plugin file is read by the next one.
 
-The api-server's heap frozen at exit, so that Python's last collections skip it."""
+The long-running components' heap frozen at exit, so that Python's last collections skip it."""
 
 from __future__ import annotations
 
@@ -78,12 +78,14 @@ import airflow.api_fastapi.app  # the heap the api-server holds
 """
 
 
-@pytest.mark.parametrize("component", ["api-server", "scheduler"])
-def test_the_api_server_leaves_its_heap_frozen_for_the_collections_at_exit(tmp_path, component):
+@pytest.mark.parametrize(
+    "component", ["api-server", "scheduler", "dag-processor", "triggerer", "db"]
+)
+def test_the_components_leave_their_heap_frozen_for_the_collections_at_exit(tmp_path, component):
     _, tracked, _, frozen = _run_as(component, _FROZEN_AT_EXIT, tmp_path).split()
-    if component == "api-server":
+    if component == "db":
+        # a one-off command (`airflow db migrate`): Python's own exit, untouched
+        assert int(frozen) == 0 and int(tracked) > 10_000, (tracked, frozen)
+    else:
         # everything but what exit handlers made after the freeze
         assert int(tracked) < int(frozen) // 100, (tracked, frozen)
-    else:
-        # the scheduler's LocalExecutor workers fork from it: nothing of this there
-        assert int(frozen) == 0 and int(tracked) > 10_000, (tracked, frozen)
