@@ -121,18 +121,30 @@ def kill(settings: Settings, name: str) -> int | None:
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
+    """Wait until `pid` and every other live process of its group (it leads one) are gone: a
+    component's children can outlive it by seconds (the triggerer's trigger runner, still
+    receiving from the landing queue after the triggerer had exited)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return True
-        except ChildProcessError:
-            pass
-        if not _start_time(pid) or _is_zombie(pid):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaps it when it is our child
+        if (not _start_time(pid) or _is_zombie(pid)) and not _live_group_members(pid):
             return True
         time.sleep(0.2)
     return False
+
+
+def _live_group_members(group: int) -> list[int]:
+    """The processes of process group `group` that still run (zombies excepted)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, pgrp = stat.read_text().rsplit(") ", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        if int(pgrp) == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 def _is_zombie(pid: int) -> bool:
