@@ -122,8 +122,8 @@ def kill(settings: Settings, name: str) -> int | None:
 
 def _wait_gone(pid: int, timeout: float) -> bool:
     """Wait until `pid` and every other live process of its group (it leads one) are gone: a
-    component's children can outlive it by seconds (the triggerer's trigger runner, still
-    receiving from the landing queue after the triggerer had exited)."""
+    component's children (the triggerer's trigger runner, the scheduler's task processes) can
+    outlive it, and a stopped component must not act any more."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):

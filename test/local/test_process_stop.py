@@ -1,6 +1,5 @@
 """`processes.stop` returns once the component and every child of its process group are gone
-(real processes): the e2e scenarios that stop the triggerer rely on its trigger runner no
-longer receiving from the landing queue."""
+(real processes): a stopped component does nothing more, whichever of its processes ends last."""
 
 import os
 import sys
