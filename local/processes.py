@@ -25,12 +25,18 @@ def _pid_file(settings: Settings, name: str) -> Path:
     return settings.pid_dir / f"{name}.pid"
 
 
+def _stat(path: Path) -> list[str]:
+    """The fields of a /proc/PID/stat after the command name (state first); [] when gone."""
+    try:
+        return path.read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def _start_time(pid: int) -> str:
     """The kernel's start time of `pid` (field 22 of /proc/PID/stat); '' when it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+    fields = _stat(Path(f"/proc/{pid}/stat"))
+    return fields[19] if len(fields) > 19 else ""
 
 
 def running_pid(settings: Settings, name: str) -> int | None:
@@ -128,7 +134,7 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # reaps it when it is our child
-        if (not _start_time(pid) or _is_zombie(pid)) and not _live_group_members(pid):
+        if not _live_group_members(pid):  # the leader too: a session leader keeps its group
             return True
         time.sleep(0.2)
     return False
@@ -138,20 +144,15 @@ def _live_group_members(group: int) -> list[int]:
     """The processes of process group `group` that still run (zombies excepted)."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            state, _, pgrp = stat.read_text().rsplit(") ", 1)[1].split()[:3]
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        if int(pgrp) == group and state != "Z":
+        fields = _stat(stat)  # [] when it ended meanwhile
+        if fields[2:3] == [str(group)] and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
 
 
 def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except (OSError, IndexError):
-        return True
+    """True for a zombie, and for a process that is gone."""
+    return _stat(Path(f"/proc/{pid}/stat"))[:1] in ([], ["Z"])
 
 
 def alive(pid: int) -> bool:
