@@ -7,12 +7,14 @@ every run followed is one the landing events started. Expected rows are the ones
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
 from datetime import UTC, datetime
 
 import pytest
+from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
 
 from local import landing_events, pipeline, processes
 from local import stack as stack_mod
@@ -26,9 +28,9 @@ pytestmark = pytest.mark.e2e
 
 EVENTS = {"stage_path": LANDING_PREFIX, "poll_seconds": 1}
 QUIET = lambda _line: None  # noqa: E731
-# How long the SQS trigger's receive waits for a message (the provider's wait_time_seconds; the
-# DAG leaves it at its default).
-RECEIVE_WAIT_SECONDS = 1
+# How long the SQS trigger's receive waits for a message: the DAG leaves the provider's
+# wait_time_seconds at its default.
+RECEIVE_WAIT_SECONDS = inspect.signature(SqsSensorTrigger).parameters["wait_time_seconds"].default
 
 
 @pytest.fixture(scope="module")
