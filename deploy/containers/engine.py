@@ -26,6 +26,14 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKER = shutil.which("docker") or "docker"  # the CLI; which engine it talks to is DOCKER_HOST
 DEFAULT_STATE_DIR = REPO / ".local" / "containers"
 DEBIAN_PACKAGES = ("docker.io",)
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller (none under v2)
+# The cgroup our own dockerd puts every container in, and its weight: a busy process outside
+# it weighs 1024, and the default group of a dockerd weighs 1024 in all, however many
+# containers it holds. On a machine that also runs the end-to-end stacks, each container (a
+# task limited to its Fargate vCPU, a compose service) would then get a fraction of its
+# reservation; with this weight the containers get up to about 4 busy processes' worth.
+CONTAINER_CGROUP = "/airflow-snowflake-fargate"
+CONTAINER_CPU_SHARES = 4096
 
 
 def progress(message: str) -> None:
@@ -45,6 +53,7 @@ class Engine:
     started_pid: int | None = None  # set only when we started this dockerd
     state_dir: Path | None = None
     description: str = ""
+    cgroup_parent: str | None = None  # our dockerd's --cgroup-parent, where we could set it
     _extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -122,6 +131,10 @@ class Engine:
             return
         _stop_pid(self.started_pid, timeout)
         self.started_pid = None
+        if self.cgroup_parent:  # what runc made of it in each controller, once empty
+            for group in CGROUP_CPU.parent.glob(f"*/{self.cgroup_parent.lstrip('/')}"):
+                with contextlib.suppress(OSError):
+                    group.rmdir()
 
 
 def _server_version(env: dict[str, str]) -> str | None:
@@ -202,6 +215,7 @@ def start_own_dockerd(state_dir: Path, say: Callable[[str], None] = progress) ->
     _stop_leftover(pid_file)
     host = f"unix://{socket_path}"
     log = (state_dir / "dockerd.log").open("ab")
+    cgroup_parent = _weighted_cgroup(CONTAINER_CGROUP, CONTAINER_CPU_SHARES)
     argv = [
         shutil.which("dockerd") or "dockerd",
         "--data-root", str(state_dir / "data"),
@@ -209,10 +223,13 @@ def start_own_dockerd(state_dir: Path, say: Callable[[str], None] = progress) ->
         "--host", host,
         "--pidfile", str(pid_file),
         "--storage-driver", "overlay2",
+        *(["--cgroup-parent", cgroup_parent] if cgroup_parent else []),
     ]  # fmt: skip
     say(f"starting dockerd (state in {state_dir}, socket {socket_path})")
     process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)  # noqa: S603
-    engine = Engine(host, process.pid, state_dir, f"own dockerd, pid {process.pid}")
+    weight = f", containers weighted {CONTAINER_CPU_SHARES} in cgroup {cgroup_parent}"
+    description = f"own dockerd, pid {process.pid}{weight if cgroup_parent else ''}"
+    engine = Engine(host, process.pid, state_dir, description, cgroup_parent)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -223,6 +240,20 @@ def start_own_dockerd(state_dir: Path, say: Callable[[str], None] = progress) ->
         time.sleep(0.5)
     engine.stop()
     raise EngineUnavailable(f"dockerd did not answer on {host} within 90 s")
+
+
+def _weighted_cgroup(name: str, shares: int) -> str | None:
+    """`name` made under cgroup v1's cpu controller with `shares`; None where we cannot (cgroup
+    v2, or no write access): the containers then keep the engine's default group."""
+    if not (CGROUP_CPU / "cpu.shares").exists():
+        return None
+    try:
+        group = CGROUP_CPU / name.lstrip("/")
+        group.mkdir(exist_ok=True)
+        (group / "cpu.shares").write_text(str(shares))
+    except OSError:
+        return None
+    return name
 
 
 def _short_run_dir(state_dir: Path) -> Path:

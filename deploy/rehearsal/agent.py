@@ -118,13 +118,15 @@ class TaskRunner:
         cpu_dir, memory_dir = CGROUP_ROOT / "cpu", CGROUP_ROOT / "memory"
         if not self.r.engine.started_pid or not (cpu_dir / "cpu.cfs_quota_us").exists():
             return None
-        name = f"{self.r.project}-{self.task.family}"
+        # under our dockerd's weighted group, as its other containers (engine.CONTAINER_CGROUP)
+        name = f"{self.r.engine.cgroup_parent or ''}/{self.r.project}-{self.task.family}"
+        name = name.lstrip("/")
         try:
-            (cpu_dir / name).mkdir(exist_ok=True)
+            (cpu_dir / name).mkdir(parents=True, exist_ok=True)
             (cpu_dir / name / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
             quota = int(_cpus(self.task.definition) * CPU_PERIOD_US)
             (cpu_dir / name / "cpu.cfs_quota_us").write_text(str(quota))
-            (memory_dir / name).mkdir(exist_ok=True)
+            (memory_dir / name).mkdir(parents=True, exist_ok=True)
             limit = _memory_mib(self.task.definition) * 2**20
             (memory_dir / name / "memory.limit_in_bytes").write_text(str(limit))
         except OSError:

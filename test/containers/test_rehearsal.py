@@ -14,7 +14,8 @@ from deploy.rehearsal import run
 from snowflake_pipeline.config import load_config
 from test.e2e.expected import delays_from_report
 
-SOAK_SECONDS = 60
+# one Interval of the task definitions' health checks (30 s): Docker runs each at least once in it
+SOAK_SECONDS = 30
 
 # prod-ecs runs the prod profile's four service task definitions (the same ones `prod` runs; only
 # the scheduler's executor setting differs) plus the ECS executor's worker task definition, with
