@@ -66,6 +66,11 @@ class AirflowAPI:
                 return None
             raise
 
+    def request_parse(self, dag: dict) -> None:
+        """Ask the dag-processor to parse the file of `dag` (a `dag()` answer) next, instead of
+        when its min_file_process_interval comes round (Airflow's parseDagFile)."""
+        self._call("PUT", f"/parseDagFile/{dag['file_token']}")
+
     def import_errors(self) -> list[dict]:
         return self._call("GET", "/importErrors")["import_errors"]
 

@@ -29,6 +29,8 @@ EMULATORS = ("s3", "snowflake")
 # The servers Airflow stands on: the emulators and its metadata DB; stopped after Airflow.
 SERVICES = (*EMULATORS, metadata_db.NAME)
 DAG_IDS = ("snowflake_raw", "snowflake_analytics")
+# wait_for_dags asks again for a parse that has not come within this many seconds
+REPARSE_AGAIN_SECONDS = 15
 
 
 def _emulator_argv(name: str, settings: Settings) -> list[str]:
@@ -223,8 +225,12 @@ def _parsed_at(stamp: str | None) -> datetime | None:
 
 def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings) -> None:
     """Wait until the dag-processor has parsed our DAGs since their files last changed; fail on an
-    import error of such a parse (an older one is about files that have been fixed since)."""
+    import error of such a parse (an older one is about files that have been fixed since). A DAG
+    parsed before the change is asked for a parse at once, and again if none comes: a change to
+    the sources file (which the dag-processor does not watch) then takes a second or two, not up to
+    its min_file_process_interval."""
     changed_at = _config_changed_at()
+    asked: dict[str, float] = {}
 
     def parsed() -> bool:
         fresh_errors = [
@@ -236,10 +242,19 @@ def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings)
         if fresh_errors:
             detail = "\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in fresh_errors)
             raise RuntimeError(f"DAG import errors:\n{detail}")
-        dags = [api.dag(dag_id) for dag_id in dag_ids]
-        return all(
-            d and (_parsed_at(d["last_parsed_time"]) or changed_at) >= changed_at for d in dags
-        )
+        dags = {dag_id: api.dag(dag_id) for dag_id in dag_ids}
+        stale = {
+            dag_id: dag
+            for dag_id, dag in dags.items()
+            if not dag or (_parsed_at(dag["last_parsed_time"]) or changed_at) < changed_at
+        }
+        for dag_id, dag in stale.items():
+            if dag and time.monotonic() - asked.get(dag_id, -REPARSE_AGAIN_SECONDS) >= (
+                REPARSE_AGAIN_SECONDS
+            ):
+                api.request_parse(dag)
+                asked[dag_id] = time.monotonic()
+        return not stale
 
     # Nothing is unpaused here: the stack creates DAGs unpaused (AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_
     # CREATION), so a paused DAG is one somebody paused, and `make run` leaves that pause be.
