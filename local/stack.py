@@ -223,6 +223,14 @@ def _parsed_at(stamp: str | None) -> datetime | None:
     return datetime.fromisoformat(stamp) if stamp else None
 
 
+def request_parses(api: AirflowAPI, dag_ids: tuple[str, ...]) -> None:
+    """Ask the dag-processor to parse these DAGs' files next (those it knows)."""
+    for dag_id in dag_ids:
+        dag = api.dag(dag_id)
+        if dag:
+            api.request_parse(dag)
+
+
 def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings) -> None:
     """Wait until the dag-processor has parsed our DAGs since their files last changed; fail on an
     import error of such a parse (an older one is about files that have been fixed since). A DAG

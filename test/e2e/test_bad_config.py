@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from local.processes import wait_until
+from local.stack import DAG_IDS, request_parses
 
 from . import data
 
@@ -44,6 +45,8 @@ def test_bad_config_is_reported_by_file_source_and_key_and_loses_nothing(
     bad = yaml.safe_load(good)
     change(bad)
     sources_file.write_text(yaml.safe_dump(bad, sort_keys=False))
+    # the parse the dag-processor makes of them within min_file_process_interval, asked for now
+    request_parses(api, DAG_IDS)
     try:
         errors = wait_until(
             lambda: (e := _import_errors(api)) and len(e) == 2 and e,
@@ -59,6 +62,7 @@ def test_bad_config_is_reported_by_file_source_and_key_and_loses_nothing(
         assert data.raw_counts(snowflake, config) == before
     finally:
         sources_file.write_text(good)
+        request_parses(api, DAG_IDS)
     wait_until(lambda: not _import_errors(api), 120, "the import errors to clear", interval=2)
 
     run = data.run_raw(api)
