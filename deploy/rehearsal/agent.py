@@ -278,12 +278,18 @@ def _put(logs: Any, group: str, stream: str, batch: list[dict], say) -> None:
         say(f"  awslogs: {stream}: PutLogEvents failed: {error}")
 
 
+def health_argv(check: dict[str, Any]) -> list[str]:
+    """The argv a HealthCheck's Command runs: CMD as given, CMD-SHELL through `sh -c`."""
+    kind, *command = check["Command"]
+    return ["sh", "-c", command[0]] if kind == "CMD-SHELL" else command
+
+
 def _health_flags(check: dict[str, Any] | None) -> list[str]:
     """The task definition's HealthCheck; none declared, none run (ECS ignores the image's)."""
     if not check:
         return ["--no-healthcheck"]
-    kind, *command = check["Command"]
-    shell = command[0] if kind == "CMD-SHELL" else subprocess.list2cmdline(command)
+    argv = health_argv(check)
+    shell = argv[2] if argv[:2] == ["sh", "-c"] else subprocess.list2cmdline(argv)
     return [
         "--health-cmd", shell,
         "--health-interval", f"{check.get('Interval', 30)}s",

@@ -34,7 +34,15 @@ from deploy.containers.compose import Images
 from deploy.containers.engine import Engine, progress
 from deploy.dag_delivery import BUNDLE_NAMES
 from deploy.rehearsal import VARIANTS, aws
-from deploy.rehearsal.agent import Rehearsal, Task, TaskFailed, TaskRunner, inspect, last_lines
+from deploy.rehearsal.agent import (
+    Rehearsal,
+    Task,
+    TaskFailed,
+    TaskRunner,
+    health_argv,
+    inspect,
+    last_lines,
+)
 from deploy.rehearsal.ecs_agent import EcsAgent
 from deploy.rehearsal.intrinsics import Resolver, World
 from local import git_server
@@ -582,11 +590,13 @@ class ProfileRehearsal:
             time.sleep(HEALTH_POLL_SECONDS)
 
     def _check_passes(self, container, check: dict[str, Any]) -> bool:
-        kind, *command = check["Command"]
-        argv = ["sh", "-c", command[0]] if kind == "CMD-SHELL" else command
         try:
             done = self.engine.docker(
-                "exec", container.name, *argv, check=False, timeout=check.get("Timeout", 5)
+                "exec",
+                container.name,
+                *health_argv(check),
+                check=False,
+                timeout=check.get("Timeout", 5),
             )
         except subprocess.TimeoutExpired:
             return False
