@@ -71,6 +71,12 @@ def _cpus(task: dict[str, Any]) -> float:
     return int(task["Cpu"]) / 1024
 
 
+def _cpu_shares(task: dict[str, Any]) -> int:
+    """The task's CPU units as its weight when the cores are busy (ECS on EC2 sets cpu.shares
+    from them): a 0.25 vCPU worker weighs a quarter of the 1 vCPU combined task, not as much."""
+    return max(2, int(task["Cpu"]))
+
+
 def _memory_mib(task: dict[str, Any]) -> int:
     return int(task["Memory"])
 
@@ -126,6 +132,7 @@ class TaskRunner:
             (cpu_dir / name / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
             quota = int(_cpus(self.task.definition) * CPU_PERIOD_US)
             (cpu_dir / name / "cpu.cfs_quota_us").write_text(str(quota))
+            (cpu_dir / name / "cpu.shares").write_text(str(_cpu_shares(self.task.definition)))
             (memory_dir / name).mkdir(parents=True, exist_ok=True)
             limit = _memory_mib(self.task.definition) * 2**20
             (memory_dir / name / "memory.limit_in_bytes").write_text(str(limit))
@@ -135,12 +142,11 @@ class TaskRunner:
 
     def _limits(self, multi: bool) -> list[str]:
         definition = self.task.definition
-        if not multi:
-            return ["--cpus", f"{_cpus(definition):g}", "--memory", f"{_memory_mib(definition)}m"]
-        if self.task.cgroup:
+        if multi and self.task.cgroup:
             return ["--cgroup-parent", self.task.cgroup]
-        # an engine we cannot reach the cgroups of: each container gets the task's limits
-        return ["--cpus", f"{_cpus(definition):g}", "--memory", f"{_memory_mib(definition)}m"]
+        # one container, or an engine we cannot reach the cgroups of: the task's limits on each
+        cpus, shares = f"{_cpus(definition):g}", str(_cpu_shares(definition))
+        return ["--cpus", cpus, "--cpu-shares", shares, "--memory", f"{_memory_mib(definition)}m"]
 
     # --- one container --------------------------------------------------------------------
     def _environment(self, definition: dict[str, Any]) -> dict[str, str]:
