@@ -212,10 +212,10 @@ def _matching(value: str, pattern: re.Pattern, source: str, allowed: str) -> str
     return value
 
 
-def _allowed_choice(flags: dict, env: dict[str, str], flag: str, variable: str, key: str) -> str:
-    """A value the template's parameter accepts: one of its AllowedValues or its AllowedPattern."""
+def _allowed_choice(flags: dict, env: dict[str, str], flag: str, variable: str, spec: dict) -> str:
+    """A value the template's parameter `spec` accepts: one of its AllowedValues or its
+    AllowedPattern."""
     value, src = _pick(flags, env, flag, variable)
-    spec = templates.load("airflow")["Parameters"][key]
     if value and "AllowedValues" in spec and value not in spec["AllowedValues"]:
         allowed = ", ".join(spec["AllowedValues"])
         raise InputError(f"{src}: {_shown(value)} is not allowed; choose one of {allowed}")
@@ -280,6 +280,7 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
     if image:
         _matching(image, IMAGE_URI, src, "<registry>/<repository>:<tag> or @sha256:<digest>")
 
+    parameters = templates.load("airflow")["Parameters"]  # read once: every choice checks it
     return DeployInputs(
         profile=flags.get("profile") or "prod",
         region=region,
@@ -294,7 +295,7 @@ def collect(flags: dict[str, str | None], env: dict[str, str] | None = None) -> 
         snowflake_iam_user_arn=pick("snowflake_iam_user_arn", "SNOWFLAKE_IAM_USER_ARN")[0],
         snowflake_external_id=pick("snowflake_external_id", "SNOWFLAKE_EXTERNAL_ID")[0],
         **{
-            flag: _allowed_choice(flags, env, flag, var, key)
+            flag: _allowed_choice(flags, env, flag, var, parameters[key])
             for flag, var, key in (*TEMPLATE_CHOICES, *PROFILE_CHOICES)
         },
         **names,
