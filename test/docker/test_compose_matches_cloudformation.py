@@ -68,3 +68,16 @@ def test_every_ecs_container_runs_one_image_with_the_official_entrypoint(service
     local = [services[name] for name in [*COMPONENTS, MIGRATION[0]]]
     assert {svc["image"] for svc in local} == {"airflow-snowflake-fargate:local"}
     assert not [svc for svc in local if "entrypoint" in svc]
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_each_component_starts_without_the_entrypoints_database_check(
+    services, cfn_containers, name
+):
+    """Both start a component on a database already checked and migrated (compose's
+    airflow-init after postgres is healthy, ECS's migration task): no `airflow db check` loop."""
+    assert services[name]["environment"]["CONNECTION_CHECK_MAX_COUNT"] == "0"
+    for container in cfn_containers[name]:
+        environment = container["Environment"]  # entries under Fn::If have no Name here
+        variables = {item["Name"]: item["Value"] for item in environment if "Name" in item}
+        assert variables["CONNECTION_CHECK_MAX_COUNT"] == "0"
