@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess  # noqa: S404 - fixed argv, never a shell
 import time
@@ -299,7 +300,38 @@ def _mebibytes(text: str) -> float:
 
 
 def image_files(engine: Engine, image: str) -> Iterator[tuple[str, bytes]]:
-    """(path, content) of every regular file of the image's filesystem (`docker export`)."""
+    """(path, content) of every regular file of the image: of each of its layers where the
+    engine's overlay2 directories are readable here (our own dockerd), which includes a file a
+    later layer deleted, as a pushed image does; else of its filesystem (`docker export`),
+    which dockerd streams as a tar: 20 CPU-seconds for the runtime image against 6-7."""
+    layers = _layer_dirs(engine, image)
+    if layers:
+        for layer in layers:
+            for folder, _dirs, names in os.walk(layer):
+                for name in names:
+                    path = Path(folder, name)
+                    if path.is_file() and not path.is_symlink():  # not a whiteout or a link
+                        yield str(path.relative_to(layer)), path.read_bytes()
+        return
+    yield from _exported_files(engine, image)
+
+
+def _layer_dirs(engine: Engine, image: str) -> list[Path]:
+    """The image's overlay2 layer directories, lowest first; [] where we cannot read them."""
+    if not engine.started_pid:
+        return []
+    driver = json.loads(
+        engine.docker("image", "inspect", "--format", "{{json .GraphDriver}}", image).stdout
+    )
+    if driver.get("Name") != "overlay2":
+        return []
+    data = driver.get("Data") or {}
+    upper_first = [data.get("UpperDir", ""), *(data.get("LowerDir") or "").split(":")]
+    dirs = [Path(d) for d in reversed(upper_first) if d]
+    return dirs if dirs and all(d.is_dir() for d in dirs) else []
+
+
+def _exported_files(engine: Engine, image: str) -> Iterator[tuple[str, bytes]]:
     import tarfile
 
     container = engine.docker("create", image).stdout.strip()
