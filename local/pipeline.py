@@ -12,6 +12,10 @@ from local.airflow_api import AirflowAPI
 
 RAW, ANALYTICS = "snowflake_raw", "snowflake_analytics"
 FINISHED = {"success", "failed"}
+# follow() asks for the run's state every second and for its task list (2.5 times the
+# api-server's CPU per request, more for large runs) at most this often: progress lines may lag
+# by up to this much, the end of a run does not.
+TASKS_EVERY_SECONDS = 3.0
 
 
 @dataclass
@@ -50,11 +54,20 @@ def follow(
     `ensure_running` raises when a stack process has died: a run would then wait for ever."""
     start = time.monotonic()
     last = None
+    tasks, tasks_read = {}, None
     while True:
         ensure_running()
         try:
             run = api.dag_run(dag_id, run_id)
-            tasks = {t["task_id"]: t["state"] or "none" for t in api.task_instances(dag_id, run_id)}
+            now = time.monotonic()
+            if (
+                run["state"] in FINISHED
+                or tasks_read is None
+                or now - tasks_read >= TASKS_EVERY_SECONDS
+            ):
+                instances = api.task_instances(dag_id, run_id)
+                tasks = {t["task_id"]: t["state"] or "none" for t in instances}
+                tasks_read = now
         except OSError:
             ensure_running()  # names the dead api-server, if that is why
             raise
