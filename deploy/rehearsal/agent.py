@@ -73,7 +73,7 @@ def _cpus(task: dict[str, Any]) -> float:
 
 def _cpu_shares(task: dict[str, Any]) -> int:
     """The task's CPU units as its weight when the cores are busy (ECS on EC2 sets cpu.shares
-    from them): a 0.25 vCPU worker weighs a quarter of the 1 vCPU combined task, not as much."""
+    from them): a 0.25 vCPU worker weighs half of dev's 0.5 vCPU combined task, not as much."""
     return max(2, int(task["Cpu"]))
 
 
