@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from local import alert_inbox, dags_repo, dbt, landing_events, metadata_db, processes
@@ -223,6 +223,16 @@ def _parsed_at(stamp: str | None) -> datetime | None:
     return datetime.fromisoformat(stamp) if stamp else None
 
 
+def _parse_started_at(dag: dict) -> datetime | None:
+    """When the dag-processor's last parse of the DAG's file began, at the latest. Airflow stamps
+    last_parsed_time when it stores the result, after the parse: a parse that had read the old
+    file before it changed can be stored after the change, so that stamp alone proves nothing."""
+    stored = _parsed_at(dag.get("last_parsed_time"))
+    if stored is None:
+        return None
+    return stored - timedelta(seconds=dag.get("last_parse_duration") or 0)
+
+
 def request_parses(api: AirflowAPI, dag_ids: tuple[str, ...]) -> None:
     """Ask the dag-processor to parse these DAGs' files next (those it knows)."""
     for dag_id in dag_ids:
@@ -241,20 +251,26 @@ def wait_for_dags(api: AirflowAPI, dag_ids: tuple[str, ...], settings: Settings)
     asked: dict[str, float] = {}
 
     def parsed() -> bool:
+        dags = {dag_id: api.dag(dag_id) for dag_id in dag_ids}
+        # An error has no parse duration of its own: its file's last good parse stands in for it.
+        took = {
+            dag_id: timedelta(seconds=(dag or {}).get("last_parse_duration") or 0)
+            for dag_id, dag in dags.items()
+        }
         fresh_errors = [
             e
             for e in api.import_errors()
-            if (_parsed_at(e["timestamp"]) or changed_at) >= changed_at
-            and Path(e["filename"]).stem in dag_ids
+            if Path(e["filename"]).stem in dag_ids
+            and (_parsed_at(e["timestamp"]) or changed_at) - took[Path(e["filename"]).stem]
+            >= changed_at
         ]
         if fresh_errors:
             detail = "\n".join(f"{e['filename']}:\n{e['stack_trace']}" for e in fresh_errors)
             raise RuntimeError(f"DAG import errors:\n{detail}")
-        dags = {dag_id: api.dag(dag_id) for dag_id in dag_ids}
         stale = {
             dag_id: dag
             for dag_id, dag in dags.items()
-            if not dag or (_parsed_at(dag["last_parsed_time"]) or changed_at) < changed_at
+            if not dag or (_parse_started_at(dag) or changed_at) < changed_at
         }
         for dag_id, dag in stale.items():
             if dag and time.monotonic() - asked.get(dag_id, -REPARSE_AGAIN_SECONDS) >= (
