@@ -184,6 +184,11 @@ def airflow_env(settings: Settings) -> dict[str, str]:
                 "10" if settings.dags_from == "git" else "30"
             ),
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            # A parse stores a changed DAG at once. Airflow's default (30 s) skips storing a DAG
+            # written less than 30 s before, while the parse still counts as done: an edit of the
+            # sources file made soon after the last one left the old tasks in force (and in the UI)
+            # until a later parse. Storing is still skipped when nothing changed (its hash).
+            "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
             # Recover fast locally from a killed scheduler or task: a task whose process died is

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from bench.generated_sources import generated_config
 from local.processes import wait_until
 from local.stack import DAG_IDS, request_parses
 
@@ -69,3 +70,18 @@ def test_bad_config_is_reported_by_file_source_and_key_and_loses_nothing(
     assert run.state == "success", run.tasks
     assert data.raw_counts(snowflake, config) == data.expected_raw_counts(s3, config)
     assert data.files_loaded_twice(snowflake, config) == []
+
+
+def test_edits_of_the_sources_file_seconds_apart_each_take_effect(stack, sources_file):
+    """Airflow stores a re-parsed DAG no sooner than 30 s after its last write by default, while
+    the parse counts as done: the stack stores each change at once (min_serialized_dag_update_
+    interval 0), so an edit made soon after another is what the next run runs."""
+    _, api = stack
+    before = set(api.task_ids("snowflake_raw"))
+    # one source more, as generated sources are declared (bench.generated_sources)
+    added = generated_config(len(data.config_of(sources_file).sources) + 1, sources_file)
+    new_task = f"load_{added['sources'][-1]['name']}"
+    with data.sources_changed(stack, sources_file, lambda config: config.update(added)):
+        assert set(api.task_ids("snowflake_raw")) == before | {new_task}
+    # sources_changed has put the file back and waited for its parse, seconds after the first
+    assert set(api.task_ids("snowflake_raw")) == before
