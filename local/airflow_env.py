@@ -206,6 +206,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             # port) it was parsed with: each stack keeps its own.
             "AIRFLOW__COSMOS__CACHE_DIR": str(settings.state_dir / "cosmos"),
             "DO_NOT_TRACK": "1",
+            # as the image (see the Dockerfile): no probe of the cloud platform at each login
+            "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",
             # The UI's "dbt docs (analytics)" view (Cosmos's plugin) serves what `make dbt-docs`
             # generates there.
             "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(

@@ -60,6 +60,8 @@ def test_the_image_holds_dags_plugins_and_sql_where_airflow_looks(stages):
     assert "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False" in env
     # a finished task frees its executor slot within 1 s, not 5 (as locally)
     assert "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL=1" in env
+    # no probe of the cloud's metadata endpoints at each Snowflake login (as locally)
+    assert "SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true" in env
 
 
 def test_the_image_carries_the_dbt_project_and_the_manifest_built_offline(stages):
@@ -186,3 +188,15 @@ def test_the_image_and_the_local_stack_give_what_both_set_one_value(stages, tmp_
     both = (image.keys() & local.keys()) - folders
     assert both == image.keys() - folders, image.keys() - local.keys()
     assert {key: local[key] for key in both} == {key: image[key] for key in both}
+
+
+def test_the_pinned_snowflake_connector_skips_its_platform_probe_as_the_image_asks(
+    stages, monkeypatch
+):
+    from snowflake.connector.platform_detection import detect_platforms
+
+    (env,) = stages["app"].args("ENV")
+    value = dict(re.findall(r"(\w+)=(\S+)", env))["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"]
+    monkeypatch.setenv("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", value)
+    # the connector's answer when off; with the probe on it lists what it found (or nothing)
+    assert detect_platforms(platform_detection_timeout_seconds=None) == ["disabled"]
