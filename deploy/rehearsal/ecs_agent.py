@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy.rehearsal import aws
-from deploy.rehearsal.agent import Rehearsal, Task, TaskRunner, inspect
+from deploy.rehearsal.agent import Rehearsal, Task, TaskRunner, inspect, last_lines
 
 POLL_SECONDS = 1.0
 
@@ -41,6 +41,7 @@ class WorkerRun:
     runner: TaskRunner
     task_instance: tuple[str, str, str, int] | None
     exit_code: int | None = None
+    last_log: str = ""  # of a worker that exited non-zero: why, for the rehearsal's report
 
 
 class EcsAgent:
@@ -112,6 +113,8 @@ class EcsAgent:
             if state["Running"]:
                 continue
             run.exit_code = state["ExitCode"]
+            if run.exit_code != 0:
+                run.last_log = last_lines(self.r.engine, container.name, 12)
             ecs.stop_task(
                 cluster=self.cluster,
                 task=run.task_arn,

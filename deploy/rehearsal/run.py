@@ -681,10 +681,15 @@ class ProfileRehearsal:
         if any(c != 0 for c in codes) or ran != expected:
             missing = sorted(str(ti) for ti in self.task_instances - ran)
             strange = sorted(str(ti) for ti in ran - expected)
+            failed = "".join(
+                f"\n  worker of {run.task_instance} exited {run.exit_code}:\n{run.last_log}"
+                for run in runs
+                if run.exit_code != 0
+            )
             raise TaskFailed(
                 f"{len(codes)} worker tasks for {len(self.task_instances)} task instances, "
                 f"exit codes {sorted(set(map(str, codes)))}; ran in no worker: {missing}; "
-                f"not a task instance of the runs: {strange}"
+                f"not a task instance of the runs: {strange}{failed}"
             )
         limits = self._task("WorkerTaskDefinition").definition
         again = len(codes) - len(ran)
