@@ -28,6 +28,11 @@ COMPONENTS = {
     "triggerer": "TriggererJob",
 }
 API = os.environ.get("AIRFLOW_HEALTHCHECK_API_URL", "http://localhost:8080/api/v2/monitor/health")
+# The execution API (what task workers call) builds its versioned routes at its first request:
+# about 5 CPU-seconds in which the api-server answers nothing. Asked here, that happens in the
+# start period instead of at a task's first call (under load, an ECS worker's calls timed out
+# and its task failed).
+EXECUTION_API = API.rsplit("/api/v2/", 1)[0] + "/execution/health"
 # Seconds without a heartbeat before a job counts as dead: Airflow's scheduler threshold
 # ([scheduler] scheduler_health_check_threshold, 30 s) for every component, as the others beat
 # every 5 s and a loaded 0.25 vCPU task may miss a few.
@@ -53,6 +58,9 @@ def check_api() -> str:
     status = health.get("metadatabase", {}).get("status")
     if status != "healthy":
         raise RuntimeError(f"api-server answers, metadata database {status}")
+    with urllib.request.urlopen(EXECUTION_API, timeout=10) as response:  # noqa: S310 # nosec B310 - fixed URL
+        if json.loads(response.read()).get("status") != "healthy":
+            raise RuntimeError("api-server answers, its execution API does not")
     return "api-server and metadata database healthy"
 
 

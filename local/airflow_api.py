@@ -52,8 +52,14 @@ class AirflowAPI:
             raise RuntimeError(f"Airflow API {method} {path}: HTTP {exc.code}: {detail}") from None
 
     def healthy(self) -> bool:
+        """The metadata database healthy and the execution API answering. Its first request
+        builds its versioned routes (about 5 CPU-seconds in which the api-server answers
+        nothing): made here, as the image's health check makes it, not by a task's first call."""
         try:
             health = self._call("GET", "/monitor/health")
+            # Only the http(s) base URL given to __init__ is ever opened.
+            with urllib.request.urlopen(f"{self.base_url}/execution/health", timeout=60):  # noqa: S310 # nosec B310
+                pass
         except (OSError, RuntimeError):
             return False
         return health.get("metadatabase", {}).get("status") == "healthy"

@@ -35,15 +35,21 @@ def run(*argv: str, **env: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def health_api(monkeypatch):
-    """A server on a free loopback port answering GET /api/v2/monitor/health with `answer`."""
-    answer: dict = {}
+    """A server on a free loopback port answering GET /api/v2/monitor/health with `answer`, and
+    GET /execution/health as Airflow's execution API does while `answer["execution"]` is true."""
+    answer: dict = {"execution": True}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
-            body = json.dumps(answer).encode()
-            self.send_response(200 if self.path == "/api/v2/monitor/health" else 404)
+            if self.path == "/api/v2/monitor/health":
+                code, body = 200, answer
+            elif self.path == "/execution/health" and answer["execution"]:
+                code, body = 200, {"status": "healthy"}
+            else:
+                code, body = 404, {"detail": "Not Found"}
+            self.send_response(code)
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(json.dumps(body).encode())
 
         def log_message(self, *args):
             pass
@@ -70,6 +76,15 @@ def test_api_server_answering_200_with_the_database_down_is_unhealthy(health_api
     result = run("api-server", AIRFLOW_HEALTHCHECK_API_URL=url)
     assert result.returncode == 1
     assert "metadata database unhealthy" in result.stdout
+
+
+def test_api_server_whose_execution_api_does_not_answer_is_unhealthy(health_api):
+    answer, url = health_api
+    answer["metadatabase"] = {"status": "healthy"}
+    answer["execution"] = False
+    result = run("api-server", AIRFLOW_HEALTHCHECK_API_URL=url)
+    assert result.returncode == 1
+    assert "404" in result.stdout + result.stderr
 
 
 def test_a_job_check_without_a_database_names_what_is_missing():
