@@ -19,6 +19,7 @@ from local.airflow_env import (
     COMPONENTS,
     airflow_env,
     component_argv,
+    component_env,
     connect_snowflake,
     connection_env,
 )
@@ -196,7 +197,8 @@ def start_airflow(settings: Settings, echo=print) -> None:
                 f"port {settings.api_port} is taken by another program; "
                 "set LOCAL_STACK_API_PORT to a free port"
             )
-        pid = processes.start(settings, component, component_argv(component, settings), env)
+        argv = component_argv(component, settings)
+        pid = processes.start(settings, component, argv, {**env, **component_env(component)})
         echo(f"  {component:<14} started (pid {pid})")
 
 
