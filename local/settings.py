@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +71,13 @@ class Settings:
     @classmethod
     def on_free_ports(cls, state_dir: Path, dags_from: str = "folder") -> Settings:
         """A stack of its own beside any other: state in `state_dir`, ports the OS had free."""
+        s3, snowflake, api, postgres = free_ports(4)
         return cls(
             state_dir,
-            s3_port=free_port(),
-            snowflake_port=free_port(),
-            api_port=free_port(),
-            postgres_port=free_port(),
+            s3_port=s3,
+            snowflake_port=snowflake,
+            api_port=api,
+            postgres_port=postgres,
             dags_from=dags_from,
         )
 
@@ -93,9 +95,18 @@ class Settings:
 
 def free_port() -> int:
     """A loopback port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different loopback ports nothing listens on now. The sockets stay bound until all
+    are chosen: one at a time, the OS may hand out a port it just gave (a CI run once got the
+    same port for the emulator and the api-server)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def load() -> Settings:
